@@ -1,0 +1,487 @@
+"""The scalar autograd engine: ``Value``, its graph walk, ``backward`` and ``grad``.
+
+A ``Value`` records the operation that made it, its parents (a tuple: ``x * x``
+has the parent ``x`` twice) and the local partials ∂node/∂parent as floats.
+Backward is one loop over the graph in reverse topological order:
+
+    ∂L/∂parent += ∂node/∂parent × ∂L/∂node
+
+Nodes hold no closures, so a graph has no reference cycles and is freed by
+reference counting alone, without the cyclic garbage collector.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import math
+import numbers
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, NamedTuple, Union
+
+from . import ops
+from .ops import BINARY, UNARY, Op
+
+Operand = Union["Value", int, float]  # noqa: UP007 - evaluated at runtime on Python 3.10
+
+
+# ------------------------------------------------------------------ modes
+# One context variable holds both switches, so the hot path reads it once.
+# contextvars make ``no_grad`` safe across threads and asyncio tasks.
+
+
+class _Mode(NamedTuple):
+    record: bool  # record parents (False inside no_grad)
+    anomaly: bool  # check every value and gradient is finite
+
+
+_RECORD = _Mode(record=True, anomaly=False)
+_mode: contextvars.ContextVar[_Mode] = contextvars.ContextVar("micrograd_tw_mode", default=_RECORD)
+
+
+@contextmanager
+def _set_mode(**changes: bool) -> Iterator[None]:
+    token = _mode.set(_mode.get()._replace(**changes))
+    try:
+        yield
+    finally:
+        _mode.reset(token)
+
+
+def no_grad() -> Any:
+    """Context manager: operations inside record no parents (evaluation, updates)."""
+    return _set_mode(record=False)
+
+
+def enable_grad() -> Any:
+    """Context manager: record parents again, even inside ``no_grad``."""
+    return _set_mode(record=True)
+
+
+def is_grad_enabled() -> bool:
+    """True when new operations record their parents."""
+    return _mode.get().record
+
+
+def detect_anomaly() -> Any:
+    """Context manager: raise on the first non-finite value or gradient.
+
+    The error names the operation that produced it.  Checking costs time, so
+    it is off by default, as in PyTorch.
+    """
+    return _set_mode(anomaly=True)
+
+
+# ------------------------------------------------------------ number checks
+
+
+def _to_float(x: Any, where: str) -> float:
+    """A real number as a built-in float; TypeError/OverflowError naming the problem."""
+    if type(x) is float:
+        return x
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        # bool is an int, and numpy's bool_ is not Real: both are refused by name.
+        raise TypeError(
+            f"{where} must be a real number (int, float, Fraction or numpy real scalar), "
+            f"got {type(x).__name__}"
+        )
+    try:
+        return float(x)
+    except OverflowError:
+        raise OverflowError(f"{where}: the int is too large for a float ({_short(x)})") from None
+
+
+def _short(x: Any, limit: int = 40) -> str:
+    text = repr(x)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _constant(x: Any, op: str) -> Any:
+    """An operand that is not a Value, as a float; NotImplemented if it is not a number."""
+    if type(x) is float:
+        return x
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        return NotImplemented  # Python then raises TypeError naming both types
+    return _to_float(x, f"operand of {op!r}")
+
+
+# -------------------------------------------------------------- the node
+
+
+class Value:
+    """A scalar in a computation graph: its data, its gradient, and how it was made.
+
+    ``Value(data, label="")``: data is any real number, stored as a float.
+    """
+
+    __slots__ = ("data", "grad", "label", "op", "_prev", "_partials", "_mark")
+
+    # numpy scalars and arrays defer to our reflected operators, so
+    # ``np.float64(2) * x`` is a Value and not an object array.
+    __array_ufunc__ = None
+
+    data: float
+    grad: float
+    label: str
+    op: str
+    _prev: tuple[Value, ...]
+    _partials: tuple[Any, ...]
+    _mark: object
+
+    def __init__(self, data: Any, label: str = "") -> None:
+        if not isinstance(label, str):
+            raise TypeError(f"Value label must be a str, got {type(label).__name__}")
+        self.data = _to_float(data, "Value data")
+        self.grad = 0.0
+        self.label = label
+        self.op = ""
+        self._prev = ()
+        self._partials = ()
+        self._mark = None
+        if _mode.get().anomaly:
+            _check_finite(self)
+
+    # ---- the graph
+
+    def backward(self) -> None:
+        """Accumulate ∂self/∂node into ``node.grad`` for every node of the graph.
+
+        Each call adds the same amounts again (a per-call gradient is
+        propagated, not the accumulated ``.grad``), as PyTorch does for leaves.
+        """
+        anomaly = _mode.get().anomaly
+        pending: dict[Value, float] = {self: 1.0}  # ∂self/∂node, this call only
+        pop, get = pending.pop, pending.get
+        for node in reversed(toposort(self)):
+            g = pop(node)
+            node.grad += g
+            if anomaly:
+                _check_gradients(node, g)
+            for parent, partial in zip(node._prev, node._partials):
+                pending[parent] = get(parent, 0.0) + partial * g
+
+    def zero_grad(self) -> None:
+        """Set ``grad`` to 0.0."""
+        self.grad = 0.0
+
+    def detach(self) -> Value:
+        """A new leaf with the same data, cut from the graph."""
+        return Value(self.data)
+
+    # ---- Python protocol
+
+    def __repr__(self) -> str:
+        label = f", label={_short(self.label, 24)}" if self.label else ""
+        return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
+
+    def __float__(self) -> float:
+        return self.data
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def __pos__(self) -> Value:
+        return self
+
+    # Comparisons look at .data and return a bool.  __eq__ and __hash__ stay
+    # identity based: nodes live in sets and dicts.
+    def __lt__(self, other: Operand) -> bool:
+        o = _compare_operand(other)
+        return NotImplemented if o is NotImplemented else self.data < o
+
+    def __le__(self, other: Operand) -> bool:
+        o = _compare_operand(other)
+        return NotImplemented if o is NotImplemented else self.data <= o
+
+    def __gt__(self, other: Operand) -> bool:
+        o = _compare_operand(other)
+        return NotImplemented if o is NotImplemented else self.data > o
+
+    def __ge__(self, other: Operand) -> bool:
+        o = _compare_operand(other)
+        return NotImplemented if o is NotImplemented else self.data >= o
+
+    __hash__ = object.__hash__
+
+    if TYPE_CHECKING:  # made from the op table below; declared here for type checkers
+
+        def __add__(self, other: Operand) -> Value: ...
+        def __radd__(self, other: Operand) -> Value: ...
+        def __sub__(self, other: Operand) -> Value: ...
+        def __rsub__(self, other: Operand) -> Value: ...
+        def __mul__(self, other: Operand) -> Value: ...
+        def __rmul__(self, other: Operand) -> Value: ...
+        def __truediv__(self, other: Operand) -> Value: ...
+        def __rtruediv__(self, other: Operand) -> Value: ...
+        def __pow__(self, other: Operand) -> Value: ...
+        def __rpow__(self, other: Operand) -> Value: ...
+        def __neg__(self) -> Value: ...
+        def __abs__(self) -> Value: ...
+        def exp(self) -> Value: ...
+        def log(self) -> Value: ...
+        def sqrt(self) -> Value: ...
+        def relu(self) -> Value: ...
+        def sigmoid(self) -> Value: ...
+        def tanh(self) -> Value: ...
+        def gaussian(self) -> Value: ...
+
+
+def _compare_operand(other: Any) -> Any:
+    if isinstance(other, Value):
+        return other.data
+    return _constant(other, "comparison")
+
+
+_new_value = object.__new__
+_UNIT_PARTIALS = {1.0: (1.0,), -1.0: (-1.0,)}  # shared: a chain of `+ 1` stores no tuple per node
+
+
+def _node(data: float, op: str, prev: tuple[Value, ...], partials: tuple[Any, ...]) -> Value:
+    """Make a result node.  The hot path of every forward op."""
+    out = _new_value(Value)
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    out._mark = None
+    mode = _mode.get()
+    if mode is _RECORD:
+        out.op = op
+        out._prev = prev
+        out._partials = partials
+        return out
+    if mode.record:
+        out.op, out._prev, out._partials = op, prev, partials
+    else:  # no_grad: the result is a leaf, as in PyTorch
+        out.op, out._prev, out._partials = "", (), ()
+    if mode.anomaly:
+        _check_finite(out)
+    return out
+
+
+# ----------------------------------------------- methods made from the op table
+# Each is bound through a factory function: a lambda written inside the loop
+# would capture the loop variable, and every method would compute the last op.
+
+
+def _unary_method(row: Op) -> Any:
+    forward, partials, name = row.forward, row.partials, row.name
+
+    def method(self: Value) -> Value:
+        a = self.data
+        out = forward(a)
+        return _node(out, name, (self,), partials(a, out))
+
+    method.__name__ = name
+    method.__doc__ = f"{name} of this value, as a new node."
+    return method
+
+
+def _binary_method(row: Op, reflected: bool) -> Any:
+    forward, partials, name = row.forward, row.partials, row.name
+    linear_a, linear_b = row.linear
+
+    def method(self: Value, other: Any) -> Value:
+        if isinstance(other, Value):
+            a, b = (other, self) if reflected else (self, other)
+            ad, bd = a.data, b.data
+            out = forward(ad, bd)
+            return _node(out, name, (a, b), partials(ad, bd, out))
+        c = _constant(other, name)
+        if c is NotImplemented:
+            return NotImplemented
+        x = self.data
+        if reflected:  # c (op) self: self is operand b
+            out = forward(c, x)
+            d = partials(c, x, out)[1]
+            kept_constant = not linear_b
+            position = 0
+        else:  # self (op) c: self is operand a
+            out = forward(x, c)
+            d = partials(x, c, out)[0]
+            kept_constant = not linear_a
+            position = 1
+        # Constants are not nodes.  Where the partial depends on the Value
+        # operand itself (x ** 3), the constant is kept after the partial so
+        # that second derivatives can be taken; otherwise the partial is a
+        # constant too and nothing more is stored.
+        if kept_constant:
+            return _node(out, name, (self,), (d, (position, c)))
+        return _node(out, name, (self,), _UNIT_PARTIALS.get(d) or (d,))
+
+    return method
+
+
+_BINARY_DUNDERS = {"+": "add", "-": "sub", "*": "mul", "/": "truediv", "**": "pow"}
+for _name, _row in BINARY.items():
+    _dunder = _BINARY_DUNDERS[_name]
+    setattr(Value, f"__{_dunder}__", _binary_method(_row, reflected=False))
+    setattr(Value, f"__r{_dunder}__", _binary_method(_row, reflected=True))
+for _name, _row in UNARY.items():
+    setattr(Value, {"neg": "__neg__", "abs": "__abs__"}.get(_name, _name), _unary_method(_row))
+del _name, _row, _dunder
+
+
+# ---------------------------------------------------------------- n-ary nodes
+
+
+def _split(items: Iterable[Any], what: str) -> tuple[list[Any], list[float]]:
+    """The items as a list, and their data as floats (a Value's data, or the number)."""
+    items = list(items)
+    datas = [
+        x.data if isinstance(x, Value) else _to_float(x, f"{what}[{i}]") for i, x in enumerate(items)
+    ]
+    return items, datas
+
+
+def sum(values: Iterable[Operand]) -> Value:  # noqa: A001 - mg.sum is the API name
+    """Σ values as one node, however long the list (the notes' Σ)."""
+    items, datas = _split(values, "sum")
+    prev = tuple(x for x in items if isinstance(x, Value))
+    total = 0.0
+    for d in datas:
+        total += d
+    return _node(total, "sum", prev, (1.0,) * len(prev))
+
+
+def dot(ws: Iterable[Operand], xs: Iterable[Operand]) -> Value:
+    """Σ wᵢxᵢ as one node: the notes' 總刺激 (total stimulus) of a neuron."""
+    w_items, w_datas = _split(ws, "dot weights")
+    x_items, x_datas = _split(xs, "dot inputs")
+    if len(w_items) != len(x_items):
+        raise ValueError(f"dot: {len(w_items)} weights but {len(x_items)} inputs; they must match")
+    total = 0.0
+    for wd, xd in zip(w_datas, x_datas):
+        total += wd * xd
+    prev: list[Value] = []
+    partials: list[Any] = []
+    for items, other_datas in ((w_items, x_datas), (x_items, w_datas)):
+        for item, other in zip(items, other_datas):
+            if isinstance(item, Value):
+                prev.append(item)
+                partials.append(other)  # ∂(Σ wᵢxᵢ)/∂wᵢ = xᵢ, and ∂/∂xᵢ = wᵢ
+    # The operand pairs follow the partials, for second derivatives.
+    partials.append((tuple(w_items), tuple(x_items)))
+    return _node(total, "dot", tuple(prev), tuple(partials))
+
+
+# ------------------------------------------------------------ graph walking
+
+
+def toposort(root: Value) -> list[Value]:
+    """Nodes of root's graph, each after all of its parents (root last).
+
+    Iterative depth-first search: a chain of a million nodes needs no
+    recursion.  Visits are marked on the nodes themselves (``_mark``), which
+    costs 8 bytes per node instead of a set of seen nodes.
+    """
+    entered, done = object(), object()  # fresh marks: old ones never match
+    order: list[Value] = []
+    stack = [root]
+    push, pop, emit = stack.append, stack.pop, order.append
+    while stack:
+        node = stack[-1]
+        mark = node._mark
+        if mark is done:
+            pop()
+        elif mark is entered or not node._prev:
+            node._mark = done
+            emit(pop())
+        else:
+            node._mark = entered
+            for parent in node._prev:
+                if parent._mark is not done:
+                    push(parent)
+    return order
+
+
+def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> list[Any]:
+    """∂output/∂input for each input, without touching any ``.grad``.
+
+    With ``create_graph=True`` the results are Values whose graph can be
+    differentiated again (second derivatives); otherwise they are floats.
+    An input that ``output`` does not depend on gets 0.
+    """
+    if not isinstance(output, Value):
+        raise TypeError(f"grad: output must be a Value, got {type(output).__name__}")
+    inputs = list(inputs)
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Value):
+            raise TypeError(f"grad: inputs[{i}] must be a Value, got {type(x).__name__}")
+    wanted = set(inputs)
+    found: dict[Value, Any] = {}
+    pending: dict[Value, Any] = {output: 1.0}
+    with _set_mode(record=True) if create_graph else no_grad():
+        for node in reversed(toposort(output)):
+            g = pending.pop(node)
+            if node in wanted:
+                found[node] = g
+            partials = _value_partials(node) if create_graph else node._partials
+            for parent, partial in zip(node._prev, partials):
+                pending[parent] = pending.get(parent, 0.0) + partial * g
+    results = [found.get(x, 0.0) for x in inputs]
+    if create_graph:
+        return [r if isinstance(r, Value) else Value(r) for r in results]
+    return results
+
+
+def _value_partials(node: Value) -> tuple[Any, ...]:
+    """The node's local partials as Values of its parents, for create_graph."""
+    prev, stored, op = node._prev, node._partials, node.op
+    if op in UNARY:
+        return UNARY[op].partials(prev[0], node)
+    if op in BINARY:
+        row = BINARY[op]
+        if len(prev) == 2:
+            return row.partials(prev[0], prev[1], node)
+        if len(stored) == 1:  # the partial is a constant (see _binary_method)
+            return stored
+        position, c = stored[1]
+        if position == 1:
+            return (row.partials(prev[0], c, node)[0],)
+        return (row.partials(c, prev[0], node)[1],)
+    if op == "dot":
+        ws, xs = stored[-1]
+        return tuple(
+            [x for w, x in zip(ws, xs) if isinstance(w, Value)]
+            + [w for w, x in zip(ws, xs) if isinstance(x, Value)]
+        )
+    return stored  # sum: constant partials
+
+
+def zero_grad(values: Iterable[Value]) -> None:
+    """Set ``grad`` to 0.0 on every Value of the list."""
+    for v in values:
+        v.grad = 0.0
+
+
+# ------------------------------------------------------------ anomaly checks
+
+
+def _check_finite(node: Value) -> None:
+    if not math.isfinite(node.data):
+        what = f"operation {node.op!r}" if node.op else "a leaf Value"
+        operands = ", ".join(repr(p.data) for p in node._prev)
+        raise FloatingPointError(
+            f"detect_anomaly: {what} produced the non-finite value {node.data!r}"
+            + (f" from operands ({operands})" if operands else "")
+        )
+
+
+def _check_gradients(node: Value, g: float) -> None:
+    if not math.isfinite(g):
+        raise FloatingPointError(
+            f"detect_anomaly: the gradient reaching {node.op or 'leaf'!r} node "
+            f"(data={node.data!r}) is {g!r}"
+        )
+    for i, (parent, partial) in enumerate(zip(node._prev, node._partials)):
+        if not math.isfinite(partial * g):
+            raise FloatingPointError(
+                f"detect_anomaly: the backward of operation {node.op!r} produced the "
+                f"non-finite gradient {partial * g!r} for its operand {i} (data={parent.data!r})"
+            )
+
+
+__all__ = [
+    "Value", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
+    "sum", "dot", "toposort", "grad", "zero_grad", "ops",
+]
