@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextvars
 import math
 import numbers
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NamedTuple, Union
@@ -232,6 +233,28 @@ def _compare_operand(other: Any) -> Any:
     return _constant(other, "comparison")
 
 
+# While mg.compile traces a function, constant operands are saved on every node
+# that has one (as the nonlinear ops always do), so the replay recovers them
+# exactly.  A module-level count rather than a context variable: eager ops pay
+# one global read on the constant-operand path only, and a concurrent thread
+# that saves a few extra constants is still correct.
+_save_constants = 0
+_save_constants_lock = threading.Lock()
+
+
+@contextmanager
+def save_constants() -> Iterator[None]:
+    """Context manager: nodes made inside keep their constant operands (for tracing)."""
+    global _save_constants
+    with _save_constants_lock:
+        _save_constants += 1
+    try:
+        yield
+    finally:
+        with _save_constants_lock:
+            _save_constants -= 1
+
+
 _new_value = object.__new__
 _UNIT_PARTIALS = {1.0: (1.0,), -1.0: (-1.0,)}  # shared: a chain of `+ 1` stores no tuple per node
 
@@ -304,7 +327,7 @@ def _binary_method(row: Op, reflected: bool) -> Any:
         # operand itself (x ** 3), the constant is kept after the partial so
         # that second derivatives can be taken; otherwise the partial is a
         # constant too and nothing more is stored.
-        if kept_constant:
+        if kept_constant or _save_constants:
             return _node(out, name, (self,), (d, (position, c)))
         return _node(out, name, (self,), _UNIT_PARTIALS.get(d) or (d,))
 
@@ -340,7 +363,10 @@ def sum(values: Iterable[Operand]) -> Value:  # noqa: A001 - mg.sum is the API n
     total = 0.0
     for d in datas:
         total += d
-    return _node(total, "sum", prev, (1.0,) * len(prev))
+    partials: tuple[Any, ...] = (1.0,) * len(prev)
+    if _save_constants and len(prev) != len(items):
+        partials += (tuple(items),)  # the operands, constants included, after the partials
+    return _node(total, "sum", prev, partials)
 
 
 def dot(ws: Iterable[Operand], xs: Iterable[Operand]) -> Value:
