@@ -7,6 +7,7 @@
 """
 
 from . import functional
+from .compiler import compile
 from .engine import (
     Value,
     detect_anomaly,
@@ -26,5 +27,5 @@ __version__ = "0.1.0"
 __all__ = [
     "Value", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
     "grad", "sum", "dot", "zero_grad", "toposort",
-    "functional", "gradcheck", "numerical_grad",
+    "functional", "gradcheck", "numerical_grad", "compile",
 ]
