@@ -1,0 +1,490 @@
+"""mg.compile: the batched replay must equal the eager engine, row by row.
+
+Every expected value here comes from the eager engine (Value.backward on
+one graph per row), which tests/test_engine.py checks against finite
+differences and by hand.
+"""
+
+import math
+import random
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import micrograd_tw as mg
+from micrograd_tw import compiler, ops
+
+RTOL = 1e-12
+
+
+def assert_close(actual, expected, rtol=RTOL):
+    """Equal to rtol, relative to the largest magnitude compared (cancellation makes tiny entries noisy)."""
+    actual, expected = np.asarray(actual, float), np.asarray(expected, float)
+    finite = np.isfinite(expected)
+    scale = max(1.0, float(np.max(np.abs(expected[finite]), initial=0.0)))
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * scale, equal_nan=True)
+
+
+def eager(fn, columns, params):
+    """Per-row outputs and the gradient of their mean, by the eager engine, one graph per row."""
+    columns = [np.asarray(c, float) for c in columns]
+    outs = [fn(*[mg.Value(float(c[r])) for c in columns]) for r in range(len(columns[0]))]
+    mg.zero_grad(params)
+    loss = mg.sum(outs) / len(outs)
+    loss.backward()
+    grads = [p.grad for p in params]
+    mg.zero_grad(params)
+    return np.array([o.data for o in outs]), np.array(grads), loss.data
+
+
+def compiled(fn, columns, params, reduction="mean"):
+    fast = mg.compile(fn)
+    outs = fast(*columns)
+    mg.zero_grad(params)
+    loss = fast.backward(*columns, reduction=reduction)
+    grads = [p.grad for p in params]
+    mg.zero_grad(params)
+    return outs, np.array(grads), loss
+
+
+def check(fn, columns, params):
+    outs, grads, loss = compiled(fn, columns, params)
+    e_outs, e_grads, e_loss = eager(fn, columns, params)
+    assert isinstance(outs, np.ndarray) and outs.shape == (len(columns[0]),)
+    assert_close(outs, e_outs)
+    assert_close(grads, e_grads)
+    assert_close(loss, e_loss)
+
+
+# ------------------------------------------------------------------ hand-built MLPs
+
+
+def make_mlp(sizes, activation="relu", seed=0):
+    """An MLP from Values and mg.dot, neuron = act(dot(w, x) + b), as mg.nn builds it."""
+    rng = random.Random(seed)
+    layers = [
+        [([mg.Value(rng.uniform(-1, 1)) for _ in range(nin)], mg.Value(rng.uniform(-0.5, 0.5)))
+         for _ in range(nout)]
+        for nin, nout in zip(sizes[:-1], sizes[1:])
+    ]
+    params = [p for layer in layers for w, b in layer for p in (*w, b)]
+
+    def model(xs):
+        for i, layer in enumerate(layers):
+            zs = [mg.dot(w, xs) + b for w, b in layer]
+            xs = zs if i == len(layers) - 1 else [getattr(z, activation)() for z in zs]
+        return xs[0] if len(xs) == 1 else xs
+
+    return model, params
+
+
+def moons_like(n, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2))
+    y = np.where(X[:, 0] * X[:, 1] > 0, 1.0, -1.0)
+    return X, y
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "gaussian"])
+@pytest.mark.parametrize("sizes", [[2, 16, 16, 1], [2, 3, 1], [2, 5, 4, 3, 1]])
+def test_mlp_hinge_l2_matches_eager(sizes, activation):
+    model, params = make_mlp(sizes, activation, seed=len(sizes))
+    X, y = moons_like(40)
+
+    def loss_fn(x1, x2, t):
+        return (1 - t * model([x1, x2])).relu() + 1e-3 * mg.sum(p * p for p in params)
+
+    check(loss_fn, [X[:, 0], X[:, 1], y], params)
+
+
+def test_mlp_squared_error_with_vector_output_matches_eager():
+    model, params = make_mlp([3, 4, 2], "tanh", seed=3)
+    rng = np.random.default_rng(1)
+    cols = [rng.normal(size=25) for _ in range(5)]
+
+    def loss_fn(a, b, c, t1, t2):
+        o1, o2 = model([a, b, c])
+        return mg.functional.mse_loss([o1, o2], [t1, t2])
+
+    check(loss_fn, cols, params)
+
+
+def test_twenty_compiled_sgd_steps_equal_twenty_eager_steps():
+    X, y = moons_like(30, seed=2)
+    models = [make_mlp([2, 8, 8, 1], "relu", seed=5) for _ in range(2)]
+    lr = 0.1
+
+    def sgd(params):
+        for p in params:
+            p.data -= lr * p.grad
+            p.grad = 0.0
+
+    (m_e, p_e), (m_c, p_c) = models
+    fast = mg.compile(lambda a, b, t: (1 - t * m_c([a, b])).relu() + 1e-4 * mg.sum(p * p for p in p_c))
+    for _ in range(20):
+        losses = [
+            (1 - t * m_e([mg.Value(a), mg.Value(b)])).relu() + 1e-4 * mg.sum(p * p for p in p_e)
+            for a, b, t in zip(X[:, 0], X[:, 1], y)
+        ]
+        loss_e = mg.sum(losses) / len(losses)
+        loss_e.backward()
+        sgd(p_e)
+        loss_c = fast.backward(X[:, 0], X[:, 1], y)
+        sgd(p_c)
+        assert_close(loss_c, loss_e.data)
+    assert_close([p.data for p in p_c], [p.data for p in p_e])
+    assert any(p.data != q.data for p, q in zip(p_c, make_mlp([2, 8, 8, 1], "relu", seed=5)[1]))  # it trained
+
+
+# ------------------------------------------------------------- every op, every kind
+# Operands are inputs (varying), parameters (uniform) or constants, on either side.
+
+DOMAIN = {  # keep operands inside each op's domain and off kinks
+    "log": lambda a: abs(a) + 0.5,
+    "sqrt": lambda a: abs(a) + 0.5,
+    "exp": lambda a: a,
+}
+
+
+def _unary(op):
+    return {"neg": lambda a: -a, "abs": lambda a: abs(a)}.get(op, lambda a: getattr(a, op)())
+
+
+def _binary(op):
+    return {
+        "+": lambda a, b: a + b,
+        "-": lambda a, b: a - b,
+        "*": lambda a, b: a * b,
+        "/": lambda a, b: a / b,
+        "**": lambda a, b: a**b,
+    }[op]
+
+
+def test_the_vectorised_table_covers_the_engine_ops():
+    assert set(compiler._KERNELS) | set(compiler._NARY) == set(ops.OPS) | set(ops.NARY_SYMBOLS)
+
+
+@pytest.mark.parametrize("op", sorted(ops.UNARY))
+def test_unary_ops_on_inputs_and_parameters(op):
+    rng = np.random.default_rng(7)
+    x = rng.uniform(-3, 3, size=30)
+    p = mg.Value(0.7)
+    f = _unary(op)
+    shift = DOMAIN.get(op, lambda a: a)
+    check(lambda a: f(shift(a * p)) + f(shift(p)) * a, [x], [p])
+
+
+@pytest.mark.parametrize("op", sorted(ops.BINARY))
+@pytest.mark.parametrize("kinds", ["xy", "xp", "px", "xc", "cx", "pc", "cp"])
+def test_binary_ops_on_every_kind_of_operand(op, kinds):
+    rng = np.random.default_rng(11)
+    n = 30
+    x = rng.uniform(0.5, 2.0, size=n)  # positive: a valid base for ** and a divisor for /
+    y = rng.uniform(-1.5, 1.5, size=n)
+    p, q = mg.Value(1.3), mg.Value(-0.4)
+    f = _binary(op)
+    pick = {"x": lambda a, b: a, "y": lambda a, b: b, "p": lambda a, b: p, "c": lambda a, b: 0.8}
+
+    def fn(a, b):
+        left, right = pick[kinds[0]](a, b), pick[kinds[1]](a, b)
+        if op in ("/", "**") and not isinstance(right, float) and right is not p:
+            right = abs(right) + 0.5 if op == "/" else right * q  # a nonzero divisor, a bounded exponent
+        return f(left, right) * a + q
+
+    check(fn, [x, y], [p, q])
+
+
+def test_constants_are_recovered_exactly():
+    # out - x would lose these constants: 0.1 vanishes next to 1e20.
+    p = mg.Value(2.0)
+    x = np.array([1e20, 1.0, -3.0])
+    for fn in (
+        lambda a: (a + 0.1 - a) * p,
+        lambda a: (0.1 - a + a) * p,
+        lambda a: (a - 0.1 - a) * p,
+        lambda a: (a / 3.0) * p,
+        lambda a: mg.sum([a, 0.1, -a]) * p,
+        lambda a: mg.dot([0.1, p], [a, a]),
+    ):
+        check(fn, [x], [p])
+
+
+def test_relu_and_abs_at_exactly_zero_have_gradient_zero_as_in_eager():
+    p = mg.Value(1.5)
+    x = np.array([1.5, 0.0, 2.0, 1.5, -1.0])  # rows 0 and 3 put relu and abs at exactly 0
+    check(lambda a: (a - p).relu() + abs(a - p) + (p - a).relu(), [x], [p])
+    fast = mg.compile(lambda a: (a - p).relu() + abs(a - p))
+    fast.backward(x[:1])
+    assert p.grad == 0.0
+
+
+def test_pow_and_sqrt_conventions_at_zero_match_eager():
+    p = mg.Value(0.0)
+    e = mg.Value(2.0)
+    x = np.array([0.0, 1.0, 0.5])
+    # 0 ** 0.5 has gradient inf; the exponent's gradient at base 0 is 0; a ** 0 has gradient 0.
+    for fn in (lambda a: (p + a) ** 0.5, lambda a: (p + a) ** e, lambda a: a**p, lambda a: (a + p).sqrt()):
+        outs, grads, _ = compiled(fn, [x], [p, e], reduction="sum")
+        e_outs, e_grads, _ = eager(fn, [x], [p, e])
+        assert_close(outs, e_outs)
+        assert_close(grads, e_grads * len(x))
+
+
+def test_sigmoid_and_gaussian_are_stable_for_large_inputs():
+    p = mg.Value(1.0)
+    x = np.array([-1000.0, -40.0, 0.0, 40.0, 1000.0])
+    check(lambda a: (a * p).sigmoid() + (a * p).gaussian() + (a * p).tanh(), [x], [p])
+
+
+def test_repeated_and_shared_operands_accumulate_gradients():
+    p, q = mg.Value(0.3), mg.Value(-1.2)
+    x = np.linspace(-1, 1, 9)
+
+    def fn(a):
+        s = mg.sum([a, a, p, 1.0, a * p])
+        d = mg.dot([p, p, q, a], [a, a, a, s])
+        return d + mg.dot([a, a], [s, 0.5]) + p * p + (a * a).tanh() + (a * q) * (a * q)
+
+    check(fn, [x], [p, q])
+
+
+# ------------------------------------------------------------- random graphs
+
+UNARY_SAFE = {
+    "neg": lambda a: -a,
+    "abs": lambda a: abs(a),
+    "exp": lambda a: a.tanh().exp(),
+    "log": lambda a: (abs(a) + 0.5).log(),
+    "sqrt": lambda a: (abs(a) + 0.5).sqrt(),
+    "relu": lambda a: (a + 0.25).relu(),
+    "sigmoid": lambda a: a.sigmoid(),
+    "tanh": lambda a: a.tanh(),
+    "gaussian": lambda a: a.gaussian(),
+}
+BINARY_SAFE = {
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "/": lambda a, b: a / (abs(b) + 0.5),
+    "**": lambda a, b: (abs(a) + 0.5) ** (b.tanh() if isinstance(b, mg.Value) else 0.7),
+}
+
+
+@st.composite
+def random_graphs(draw):
+    """A recipe for a random graph over 2 inputs, 2 parameters and constants, with sum and dot."""
+    steps = []
+    for _ in range(draw(st.integers(1, 12))):
+        kind = draw(st.sampled_from(["unary", "binary", "sum", "dot"]))
+        if kind == "unary":
+            steps.append(("unary", draw(st.sampled_from(sorted(UNARY_SAFE))), draw(st.integers(0, 99))))
+        elif kind == "binary":
+            steps.append(
+                ("binary", draw(st.sampled_from(sorted(BINARY_SAFE))), draw(st.integers(0, 99)),
+                 draw(st.integers(-1, 99)))  # -1: a constant operand
+            )
+        else:
+            steps.append((kind, draw(st.lists(st.integers(-1, 99), min_size=1, max_size=4))))
+    const = draw(st.floats(-2, 2, allow_nan=False, allow_subnormal=False))
+    return steps, const
+
+
+def build(steps, const, pool):
+    """Run a recipe on a pool of operands; each step picks its operands by index (mod the pool)."""
+    pool = list(pool)
+
+    def get(i):
+        return const if i < 0 else pool[i % len(pool)]
+
+    for step in steps:
+        if step[0] == "unary":
+            pool.append(UNARY_SAFE[step[1]](pool[step[2] % len(pool)]))
+        elif step[0] == "binary":
+            a, b = pool[step[2] % len(pool)], get(step[3])
+            if step[3] < 0 and step[2] % 2:  # the constant on the left: c - a, c / a, c ** a
+                a, b = b, a
+            pool.append(BINARY_SAFE[step[1]](a, b))
+        elif step[0] == "sum":
+            pool.append(mg.sum([get(i) for i in step[1]]))
+        else:
+            items = [get(i) for i in step[1]]
+            pool.append(mg.dot(items, list(reversed(items))))
+    values = [v for v in pool[-3:] if isinstance(v, mg.Value)]
+    return mg.sum(values).tanh() + pool[-1] * 0.5
+
+
+@given(random_graphs())
+def test_random_graphs_match_eager(recipe):
+    steps, const = recipe
+    p, q = mg.Value(0.6), mg.Value(-0.9)
+    rng = np.random.default_rng(len(steps))
+    cols = [rng.uniform(-2, 2, size=7), rng.uniform(-2, 2, size=7)]
+    check(lambda a, b: build(steps, const, [a, b, p, q]), cols, [p, q])
+
+
+# ------------------------------------------------------------------ behaviour
+
+
+def test_parameters_are_read_at_every_call():
+    p = mg.Value(2.0)
+    fast = mg.compile(lambda a: a * p + 1)
+    assert_close(fast([1.0, 2.0]), [3.0, 5.0])
+    p.data = -1.0
+    assert_close(fast([1.0, 2.0]), [0.0, -1.0])
+    assert fast.parameters() == [p]
+
+
+def test_backward_accumulates_and_reduces_by_mean_or_sum():
+    p = mg.Value(3.0)
+    fast = mg.compile(lambda a: a * p)
+    x = [1.0, 2.0, 6.0]
+    assert fast.backward(x) == (3.0 + 6.0 + 18.0) / 3
+    assert p.grad == 3.0
+    assert fast.backward(x, reduction="sum") == 27.0
+    assert p.grad == 3.0 + 9.0
+    with pytest.raises(ValueError, match="reduction"):
+        fast.backward(x, reduction="max")
+
+
+def test_output_that_is_an_input_or_a_parameter():
+    p = mg.Value(4.0)
+    assert_close(mg.compile(lambda a: a)([1.0, 2.0]), [1.0, 2.0])
+    fast = mg.compile(lambda a: p * p)  # uniform: the same for every row
+    assert_close(fast([1.0, 2.0, 3.0]), [16.0] * 3)
+    assert fast.backward([1.0, 2.0, 3.0]) == 16.0 and p.grad == 8.0
+    p.grad = 0.0
+    fast = mg.compile(lambda a: p)
+    fast.backward([1.0, 2.0], reduction="sum")
+    assert p.grad == 2.0
+
+
+def test_columns_may_be_lists_ints_or_arrays_and_one_row():
+    p = mg.Value(0.5)
+    fast = mg.compile(lambda a, b: a * b + p)
+    assert_close(fast([1, 2], np.array([3.0, 4.0], dtype=np.float32)), [3.5, 8.5])
+    assert_close(fast((2,), [5]), [10.5])
+
+
+def test_verify_passes_and_catches_branching_on_data():
+    p = mg.Value(1.0)
+    x = np.array([1.0, -2.0, 3.0, -4.0])
+    assert mg.compile(lambda a: (a * p).tanh())(x) is not None
+    assert mg.compile(lambda a: (a * p).tanh()).verify(x) is True
+    grads_before = p.grad
+    fast = mg.compile(lambda a: a * p if a.data > 0 else -a * p)  # frozen on row 0: a * p
+    assert_close(fast(x), x)  # the branch was frozen
+    with pytest.raises(AssertionError, match="row 1"):
+        fast.verify(x)
+    assert p.grad == grads_before
+
+
+def test_repr_and_labels():
+    p = mg.Value(1.0)
+
+    def loss_fn(x1, x2):
+        return x1 * p + x2
+
+    fast = mg.compile(loss_fn)
+    assert "not traced" in repr(fast)
+    fast([1.0], [2.0])
+    assert "loss_fn" in repr(fast) and "1 parameters" in repr(fast)
+    assert [x.label for x in fast._tape.inputs] == ["x1", "x2"]
+
+
+# --------------------------------------------------------------------- errors
+
+
+def test_columns_of_different_lengths():
+    fast = mg.compile(lambda a, b: a * b)
+    with pytest.raises(ValueError, match="equal lengths, got 2, 3"):
+        fast([1.0, 2.0], [1.0, 2.0, 3.0])
+    fast([1.0], [2.0])
+    with pytest.raises(ValueError, match="equal lengths"):
+        fast.backward([1.0, 2.0], [1.0])
+
+
+def test_wrong_number_of_columns():
+    fast = mg.compile(lambda a, b: a * b)
+    with pytest.raises(TypeError, match="cannot take 3 columns"):
+        fast([1.0], [2.0], [3.0])
+    fast([1.0], [2.0])
+    with pytest.raises(TypeError, match="traced with 2 columns, got 1"):
+        fast([1.0])
+
+
+@pytest.mark.parametrize(
+    "column, error, message",
+    [
+        (["a", "b"], TypeError, "column 0 must hold real numbers"),
+        ([True, False], TypeError, "dtype bool"),
+        ([mg.Value(1.0)], TypeError, "got Value"),
+        ([1 + 2j], TypeError, "complex"),
+        ([[1.0, 2.0]], ValueError, "must be 1-D"),
+        (3.0, ValueError, "must be 1-D"),
+        ([], ValueError, "empty"),
+    ],
+)
+def test_non_numeric_or_misshapen_columns(column, error, message):
+    p = mg.Value(1.0)
+    fast = mg.compile(lambda a: a * p)
+    with pytest.raises(error, match=message):
+        fast.backward(column)
+    assert p.grad == 0.0
+
+
+def test_fn_must_return_a_value():
+    with pytest.raises(TypeError, match="must return one Value, got float"):
+        mg.compile(lambda a: 2.0)([1.0])
+    with pytest.raises(TypeError, match="got list"):
+        mg.compile(lambda a: [a, a])([1.0])
+    with pytest.raises(TypeError, match="callable"):
+        mg.compile(3)
+
+
+def test_an_op_without_a_numpy_rule_is_refused_by_name():
+    def fn(a):
+        out = a * 2.0
+        out.op = "softplus"  # as if a new engine op had no row in the vectorised table
+        return out + 1
+
+    with pytest.raises(ValueError, match="'softplus' cannot be vectorised"):
+        mg.compile(fn)([1.0])
+
+
+def test_a_lossy_constant_node_made_before_tracing_is_refused():
+    p = mg.Value(1.0)
+    shifted = p + 0.5  # made outside fn: its constant 0.5 was not saved
+    with pytest.raises(ValueError, match="made before tracing"):
+        mg.compile(lambda a: a * shifted)([1.0])
+    scaled = p * 3.0  # x * c keeps c as its partial: fine
+    check(lambda a: a * scaled, [[1.0, 2.0]], [p])
+
+
+@pytest.mark.parametrize(
+    "fn, column, error, message",
+    [
+        (lambda a: a.log(), [1.0, 2.0, -1.0, -2.0], ValueError, r"row 2: log: .*log\(-1.0\)"),
+        (lambda a: a.sqrt(), [1.0, -4.0], ValueError, "row 1: sqrt"),
+        (lambda a: 1.0 / a, [1.0, 0.0], ZeroDivisionError, "row 1: division by zero"),
+        (lambda a: a**0.5, [1.0, -4.0], ValueError, "row 1: pow: a negative base"),
+        (lambda a: a**-1.0, [1.0, 0.0], ZeroDivisionError, "row 1: pow: zero to a negative power"),
+        (lambda a: a.exp(), [1.0, 800.0], OverflowError, "row 1: exp"),
+        (lambda a: a**1000.0, [1.0, 1e10], OverflowError, "row 1: pow"),
+    ],
+)
+def test_domain_errors_name_the_row_as_the_eager_engine_would(fn, column, error, message):
+    p = mg.Value(1.0)
+    fast = mg.compile(lambda a: fn(a) * p)
+    with pytest.raises(error, match=message):
+        fast.backward(column)
+    assert p.grad == 0.0
+    with pytest.raises(error):  # the eager engine refuses the same row
+        fn(mg.Value(column[-1]))
+
+
+def test_nan_and_inf_propagate_without_error():
+    p = mg.Value(1.0)
+    x = [math.nan, math.inf, -math.inf, 1.0]
+    check(lambda a: (a * p).tanh() + (a * p).relu() * 0.5, [x], [p])
