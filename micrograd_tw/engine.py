@@ -126,7 +126,7 @@ class Value:
     op: str
     _prev: tuple[Value, ...]
     _partials: tuple[Any, ...]
-    _mark: object
+    _mark: Any  # walk marks, then the per-call gradient during backward
 
     def __init__(self, data: Any, label: str = "") -> None:
         if not isinstance(label, str):
