@@ -138,6 +138,22 @@ def test_twenty_compiled_sgd_steps_equal_twenty_eager_steps():
     assert any(p.data != q.data for p, q in zip(p_c, make_mlp([2, 8, 8, 1], "relu", seed=5)[1]))  # it trained
 
 
+def test_classification_with_logsumexp_and_one_hot_targets():
+    # The per-row class cannot index the logits in a traced graph (indexing on data is frozen),
+    # so targets are one-hot columns.  logsumexp's max shift is frozen at row 0: for moderate
+    # logits the result is the same function, equal to eager within rounding.
+    model, params = make_mlp([2, 5, 3], "tanh", seed=4)
+    X, _ = moons_like(20, seed=3)
+    labels = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0)
+    onehot = np.eye(3)[labels]
+
+    def loss_fn(a, b, t0, t1, t2):
+        logits = model([a, b])
+        return mg.functional.logsumexp(logits) - mg.dot([t0, t1, t2], logits)
+
+    check(loss_fn, [X[:, 0], X[:, 1], *onehot.T], params)
+
+
 # ------------------------------------------------------------- every op, every kind
 # Operands are inputs (varying), parameters (uniform) or constants, on either side.
 
