@@ -259,7 +259,7 @@ def _parse(text: str, problems: list[str]) -> Any:
 
     def parse_float(s: str) -> Any:
         f = float(s)
-        return f if math.isfinite(f) else _Refused(_short(s))  # 1e999 parses to inf
+        return f if math.isfinite(f) else _Refused(s if len(s) <= 40 else s[:37] + "...")  # 1e999 is inf
 
     return json.loads(
         text,
@@ -304,8 +304,10 @@ def _read_model_file(path: str, model: Module) -> dict[str, float] | list[str]:
     if "format" in document and document["format"] != FORMAT:
         problems.append(f"format is {_short(document['format'])}, expected {FORMAT!r}")
     version = document.get("version", FORMAT_VERSION)
-    if type(version) is not int or version != FORMAT_VERSION:
-        problems.append(f"format version {_short(version)} is not supported (expected {FORMAT_VERSION})")
+    if type(version) is not int:
+        problems.append(f"format version must be an integer, got {type(version).__name__} {_short(version)}")
+    elif version != FORMAT_VERSION:
+        problems.append(f"format version {version} is not supported; this release reads version {FORMAT_VERSION}")
     expected = model.architecture()
     if "architecture" in document and not _same(document["architecture"], expected):
         problems.append(
