@@ -307,7 +307,7 @@ def _read_model_file(path: str, model: Module) -> dict[str, float] | list[str]:
     if type(version) is not int:
         problems.append(f"format version must be an integer, got {type(version).__name__} {_short(version)}")
     elif version != FORMAT_VERSION:
-        problems.append(f"format version {version} is not supported; this release reads version {FORMAT_VERSION}")
+        problems.append(f"format version {version} is not supported (this release reads {FORMAT_VERSION})")
     expected = model.architecture()
     if "architecture" in document and not _same(document["architecture"], expected):
         problems.append(
