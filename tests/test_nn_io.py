@@ -265,7 +265,7 @@ def test_every_problem_is_listed(model, saved):
 
 def test_deeply_nested_file(model, saved):
     saved.write_text("[" * 100_000 + "]" * 100_000)
-    refused(model, saved, "nested 100000 deep")
+    refused(model, saved, "JSON nested 100000 deep")
 
 
 def test_deep_nesting_inside_a_good_file(model, saved):
@@ -276,6 +276,17 @@ def test_deep_nesting_inside_a_good_file(model, saved):
 def test_brackets_inside_strings_do_not_count_as_nesting(model, saved):
     edit(saved, lambda d: d["architecture"].update(type="[[[[" * 30 + '"\\'))
     refused(model, saved, "architecture")  # refused for the architecture, not for nesting
+
+
+def test_escaped_quotes_are_scanned_in_linear_time(model, saved):
+    # A quadratic string scan would take minutes on this 400 kB file.
+    saved.write_text('"' + '\\"' * 200_000)
+    refused(model, saved, "not valid JSON")
+
+
+def test_unterminated_string_hides_no_brackets(model, saved):
+    saved.write_text('{"a": "' + "[" * 5000)
+    refused(model, saved, "not valid JSON")
 
 
 def test_oversized_file(model, tmp_path):
