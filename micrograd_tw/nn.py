@@ -145,9 +145,14 @@ class Module:
         text = json.dumps(document, indent=1, allow_nan=False)  # floats round-trip exactly
         path = os.fspath(path)
         tmp = f"{path}.tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text + "\n")
-        os.replace(tmp, path)
+        f = open(tmp, "w", encoding="utf-8")  # closed below; removed if anything fails
+        try:
+            with f:
+                f.write(text + "\n")
+            os.replace(tmp, path)
+        except BaseException:
+            os.remove(tmp)
+            raise
 
     def load(self, path: str | os.PathLike[str]) -> None:
         """Set the parameters from a file written by ``save`` (in place).

@@ -352,3 +352,22 @@ def test_load_state_dict_accepts_any_real_number(model):
 def test_many_problems_are_summarised(model):
     error = refused_dict(model, {f"k{i}": 0.0 for i in range(100)}, "unexpected 100 key(s)", "more")
     assert len(error.problems) == 2
+
+
+def test_failed_save_leaves_the_old_file_and_no_temporary(model, tmp_path):
+    path = tmp_path / "m.json"
+    model.save(path)
+    old = path.read_text()
+    (tmp_path / "m.json.tmp").mkdir()  # the temporary file cannot be written
+    with pytest.raises(OSError):
+        MLP(2, [3, 1], seed=4).save(path)
+    assert path.read_text() == old
+
+
+def test_failed_move_removes_the_temporary(model, tmp_path):
+    target = tmp_path / "a_directory"
+    target.mkdir()
+    (target / "keep").write_text("x")  # os.replace cannot put a file over a non-empty directory
+    with pytest.raises(OSError):
+        model.save(target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_directory"]
