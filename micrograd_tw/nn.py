@@ -95,6 +95,9 @@ class Module:
         """What a saved file must match besides its parameter names (JSON-ready)."""
         return {"type": type(self).__name__}
 
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(parameters={len(self.parameters())})"
+
     # ---- state dicts
 
     def state_dict(self) -> dict[str, float]:

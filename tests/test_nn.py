@@ -273,6 +273,7 @@ def test_custom_module_walks_public_attributes_in_order():
     assert names[-1] == "heads.1.b"
     assert len(names) == 6 + 1 + 6
     assert net.state_dict()["scale"] == 1.0
+    assert repr(net) == "Net(parameters=13)"
 
 
 def test_package_exports_modules():

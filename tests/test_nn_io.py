@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import micrograd_tw.nn as nn
 from micrograd_tw.nn import MLP, Neuron, StateDictError
@@ -88,6 +90,18 @@ def test_save_load_is_bit_exact(model, tmp_path):
     assert bits(other.state_dict()) == bits(model.state_dict())
     assert other([0.3, 0.7]).data == model([0.3, 0.7]).data
     assert not list(tmp_path.glob("*.tmp"))  # the temporary file was moved into place
+
+
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=13, max_size=13))
+def test_any_finite_parameters_survive_a_file_bit_exactly(tmp_path_factory, values):
+    path = tmp_path_factory.mktemp("io") / "m.json"
+    model = MLP(2, [3, 1], activation="tanh", seed=0)
+    for p, x in zip(model.parameters(), values):
+        p.data = x
+    model.save(path)
+    other = MLP(2, [3, 1], activation="tanh", seed=1)
+    other.load(path)
+    assert bits(other.state_dict()) == bits(model.state_dict())
 
 
 def test_load_state_dict_round_trip(model):
