@@ -6,7 +6,7 @@
     y.backward()            # dy/dx lands in x.grad
 """
 
-from . import functional
+from . import data, functional, nn, optim
 from .compiler import compile
 from .engine import (
     Value,
@@ -27,5 +27,6 @@ __version__ = "0.1.0"
 __all__ = [
     "Value", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
     "grad", "sum", "dot", "zero_grad", "toposort",
-    "functional", "gradcheck", "numerical_grad", "compile",
+    "functional", "gradcheck", "numerical_grad",
+    "nn", "optim", "data", "compile",
 ]
