@@ -154,6 +154,56 @@ def test_classification_with_logsumexp_and_one_hot_targets():
     check(loss_fn, [X[:, 0], X[:, 1], *onehot.T], params)
 
 
+# ------------------------------------------------------------------ mg.nn models
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "gaussian"])
+def test_nn_mlp_on_moons_matches_eager(activation):
+    model = mg.nn.MLP(2, [16, 16, 1], activation=activation, seed=1)
+    X, y = mg.data.make_moons(40, seed=1)
+    t = np.where(y == 1, 1.0, -1.0)
+
+    def loss_fn(x1, x2, target):
+        return (1 - target * model([x1, x2])).relu() + 1e-4 * mg.sum(p * p for p in model.parameters())
+
+    check(loss_fn, [X[:, 0], X[:, 1], t], model.parameters())
+
+
+def test_nn_mlp_with_vector_output_and_sigmoid_output_matches_eager():
+    model = mg.nn.MLP(3, [6, 2], activation="tanh", output_activation="sigmoid", seed=2)
+    rng = np.random.default_rng(2)
+    cols = [rng.normal(size=15) for _ in range(3)]
+    check(lambda a, b, c: mg.sum(model([a, b, c])) * a, cols, model.parameters())
+
+
+def test_twenty_compiled_steps_with_nn_and_optim_equal_twenty_eager_steps():
+    X, y = mg.data.make_moons(30, seed=4)
+    t = np.where(y == 1, 1.0, -1.0)
+    runs = []
+    for compiled_run in (False, True):
+        model = mg.nn.MLP(2, [8, 8, 1], seed=3)
+        params = model.parameters()
+        opt = mg.optim.SGD(params, lr=0.1, momentum=0.9)
+
+        def loss_fn(x1, x2, target, model=model, params=params):
+            return (1 - target * model([x1, x2])).relu() + 1e-4 * mg.sum(p * p for p in params)
+
+        fast = mg.compile(loss_fn)
+        for _ in range(20):
+            opt.zero_grad()
+            if compiled_run:
+                fast.backward(X[:, 0], X[:, 1], t)
+            else:
+                rows = zip(X[:, 0], X[:, 1], t)
+                losses = [loss_fn(mg.Value(a), mg.Value(b), mg.Value(c)) for a, b, c in rows]
+                (mg.sum(losses) / len(losses)).backward()
+            opt.step()
+        runs.append([p.data for p in params])
+    assert_close(runs[1], runs[0])
+    start = [p.data for p in mg.nn.MLP(2, [8, 8, 1], seed=3).parameters()]
+    assert max(abs(a - b) for a, b in zip(runs[0], start)) > 1e-3  # it trained
+
+
 # ------------------------------------------------------------- every op, every kind
 # Operands are inputs (varying), parameters (uniform) or constants, on either side.
 
