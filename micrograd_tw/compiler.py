@@ -361,7 +361,7 @@ class _Sum(_Group):
         self.block, self.needs_grad = block, needs_grad
 
     def run_forward(self, V: np.ndarray, U: np.ndarray) -> Any:
-        # Summing along a middle axis adds the items in order, as engine.sum does.
+        # Along the middle axis of (k, n, batch), numpy adds the items in order, as engine.sum.
         self._store(V, U)[self.out] = self.block.get(V, U).sum(axis=1)
         return None
 
@@ -387,7 +387,7 @@ class _Dot(_Group):
     def run_forward(self, V: np.ndarray, U: np.ndarray) -> Any:
         w, x = self.ws.get(V, U), self.xs.get(V, U)
         if self.matmul is None:
-            out = (w * x).sum(axis=1)  # in order along n, as engine.dot
+            out = (w * x).sum(axis=1)  # in order along n when varying, as engine.dot
         else:
             a, b = (w, x) if self.matmul == 0 else (x, w)
             a, b = a[:, :, 0], b[0]  # (k, n) and (n, batch)
@@ -457,12 +457,8 @@ class _Info(NamedTuple):
 
 
 def _parts(op: str, operands: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A node's operands as lists: (items,) for sum, (ws, xs) for dot, one list otherwise."""
-    if op == "sum":
-        return (operands,)
-    if op == "dot":
-        return operands
-    return (operands,)
+    """A node's operands as lists: (ws, xs) for dot, one list otherwise (sum's items, a binary's pair)."""
+    return operands if op == "dot" else (operands,)
 
 
 class _Tape:
@@ -632,6 +628,11 @@ class Compiled:
             f"Compiled({name}, {len(t.inputs)} inputs, {len(t.params)} parameters, "
             f"{len(t.groups)} fused groups)"
         )
+
+    @property
+    def graph(self) -> Value | None:
+        """The graph traced on the first row (its output Value), e.g. for ``mg.draw_dot``; None before."""
+        return self._tape.output if self._tape is not None else None
 
     def parameters(self) -> list[Value]:
         """The leaves ``fn`` reads but is not given, in the order of the trace (empty before it)."""

@@ -453,8 +453,9 @@ def test_repr_and_labels():
         return x1 * p + x2
 
     fast = mg.compile(loss_fn)
-    assert "not traced" in repr(fast)
+    assert "not traced" in repr(fast) and fast.graph is None and fast.parameters() == []
     fast([1.0], [2.0])
+    assert fast.graph.op == "+" and fast.graph.data == 1.0 * 1.0 + 2.0
     assert "loss_fn" in repr(fast) and "1 parameters" in repr(fast)
     assert [x.label for x in fast._tape.inputs] == ["x1", "x2"]
 
