@@ -12,12 +12,14 @@ reference counting alone, without the cyclic garbage collector.
 
 from __future__ import annotations
 
+import builtins
 import contextvars
 import math
 import numbers
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from operator import mul as _mul
 from typing import TYPE_CHECKING, Any, NamedTuple, Union
 
 from . import ops
@@ -264,6 +266,7 @@ def save_constants() -> Iterator[None]:
 
 
 _new_value = object.__new__
+_fsum_plain = builtins.sum  # left-to-right float sum; `sum` below is mg.sum
 _UNIT_PARTIALS = {1.0: (1.0,), -1.0: (-1.0,)}  # shared: a chain of `+ 1` stores no tuple per node
 
 
@@ -371,22 +374,18 @@ del _name, _row, _dunder
 # ---------------------------------------------------------------- n-ary nodes
 
 
-def _split(items: Iterable[Any], what: str) -> tuple[list[Any], list[float]]:
-    """The items as a list, and their data as floats (a Value's data, or the number)."""
-    items = list(items)
-    datas = [
-        x.data if isinstance(x, Value) else _to_float(x, f"{what}[{i}]") for i, x in enumerate(items)
+def _datas(items: list[Any], what: str) -> list[float]:
+    """Each item's data as a float: a Value's data, or the number itself."""
+    return [
+        x.data if isinstance(x, Value) else x if type(x) is float else _to_float(x, what) for x in items
     ]
-    return items, datas
 
 
 def sum(values: Iterable[Operand]) -> Value:  # noqa: A001 - mg.sum is the API name
     """Σ values as one node, however long the list (the notes' Σ)."""
-    items, datas = _split(values, "sum")
-    prev = tuple(x for x in items if isinstance(x, Value))
-    total = 0.0
-    for d in datas:
-        total += d
+    items = values if type(values) is list else list(values)
+    prev = tuple([x for x in items if isinstance(x, Value)])
+    total = _fsum_plain(_datas(items, "sum items"))
     partials: tuple[Any, ...] = (1.0,) * len(prev)
     if _save_constants and len(prev) != len(items):
         partials += (tuple(items),)  # the operands, constants included, after the partials
@@ -394,24 +393,30 @@ def sum(values: Iterable[Operand]) -> Value:  # noqa: A001 - mg.sum is the API n
 
 
 def dot(ws: Iterable[Operand], xs: Iterable[Operand]) -> Value:
-    """Σ wᵢxᵢ as one node: the notes' 總刺激 (total stimulus) of a neuron."""
-    w_items, w_datas = _split(ws, "dot weights")
-    x_items, x_datas = _split(xs, "dot inputs")
-    if len(w_items) != len(x_items):
-        raise ValueError(f"dot: {len(w_items)} weights but {len(x_items)} inputs; they must match")
-    total = 0.0
-    for wd, xd in zip(w_datas, x_datas):
-        total += wd * xd
-    prev: list[Value] = []
-    partials: list[Any] = []
-    for items, other_datas in ((w_items, x_datas), (x_items, w_datas)):
-        for item, other in zip(items, other_datas):
-            if isinstance(item, Value):
-                prev.append(item)
-                partials.append(other)  # ∂(Σ wᵢxᵢ)/∂wᵢ = xᵢ, and ∂/∂xᵢ = wᵢ
-    # The operand pairs follow the partials, for second derivatives.
-    partials.append((tuple(w_items), tuple(x_items)))
-    return _node(total, "dot", tuple(prev), tuple(partials))
+    """Σ wᵢxᵢ as one node: the notes' 總刺激 (total stimulus) of a neuron.
+
+    ∂/∂wᵢ = xᵢ and ∂/∂xᵢ = wᵢ.  The parents are the Value weights, then the
+    Value inputs; the hot path of every neuron, hence list comprehensions.
+    """
+    ws = ws if type(ws) is list else list(ws)
+    xs = xs if type(xs) is list else list(xs)
+    if len(ws) != len(xs):
+        raise ValueError(f"dot: {len(ws)} weights but {len(xs)} inputs; they must match")
+    w_datas = _datas(ws, "dot weights")
+    x_datas = _datas(xs, "dot inputs")
+    total = _fsum_plain(map(_mul, w_datas, x_datas))
+    prev = [w for w in ws if isinstance(w, Value)]
+    partials: list[Any] = (
+        x_datas if len(prev) == len(ws) else [x for w, x in zip(ws, x_datas) if isinstance(w, Value)]
+    )
+    x_values = [x for x in xs if isinstance(x, Value)]
+    if x_values:
+        prev += x_values
+        partials = partials + (
+            w_datas if len(x_values) == len(xs) else [w for x, w in zip(xs, w_datas) if isinstance(x, Value)]
+        )
+    # The operands follow the partials, for second derivatives (see _value_partials).
+    return _node(total, "dot", tuple(prev), (*partials, (tuple(ws), tuple(xs))))
 
 
 # ------------------------------------------------------------ graph walking
