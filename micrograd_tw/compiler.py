@@ -601,7 +601,10 @@ def _column(i: int, col: Any) -> np.ndarray:
     if arr.dtype.kind not in "iuf":
         raise TypeError(f"mg.compile: column {i} must hold real numbers, got dtype {arr.dtype}")
     if arr.ndim != 1:
-        raise ValueError(f"mg.compile: column {i} must be 1-D (one number per row), got shape {arr.shape}")
+        hint = "; pass a matrix's columns one by one, e.g. fast(*X.T)" if arr.ndim == 2 else ""
+        raise ValueError(
+            f"mg.compile: column {i} must be 1-D (one number per row), got shape {arr.shape}{hint}"
+        )
     return arr.astype(float, copy=False)
 
 
