@@ -137,7 +137,12 @@ def _log(x: Any) -> Any:
 def _pow(a: Any, b: Any) -> Any:
     if isinstance(a, float) and isinstance(b, float):
         return float_pow(a, b)
-    return a**b
+    try:
+        return a**b
+    except OverflowError:
+        # 1e-5 ** -61 fits but 1e-5 ** -62 in its partial does not: under
+        # create_graph the partial is then the constant ±inf, as on floats.
+        return float_pow(_data(a), _data(b))
 
 
 def _pow_da(a: Any, b: Any, out: Any) -> Any:
