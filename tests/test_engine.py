@@ -353,7 +353,7 @@ def test_toposort_puts_each_node_after_its_parents_once() -> None:
     assert len(order) == len(set(order)) == 7 and order[-1] is e
     index = {id(n): i for i, n in enumerate(order)}
     for n in order:
-        for p in getattr(n, "_prev"):
+        for p in n._prev:
             assert index[id(p)] < index[id(n)]
     assert mg.toposort(a) == [a]
     assert mg.toposort(e) == order  # a second walk gives the same order
@@ -655,3 +655,15 @@ def test_detect_anomaly_names_the_operation_in_backward() -> None:
     x = Value(0.0)
     x.sqrt().backward()
     assert x.grad == INF
+
+
+def test_public_names_of_the_engine_functions_and_gradcheck_sections() -> None:
+    import micrograd_tw.functional
+
+    assert mg.functional is micrograd_tw.functional
+    for name in ("Value", "no_grad", "detect_anomaly", "grad", "sum", "dot", "zero_grad",
+                 "functional", "gradcheck", "numerical_grad"):
+        assert name in mg.__all__ and hasattr(mg, name), name
+    for name in ("relu", "sigmoid", "tanh", "gaussian", "exp", "log", "softmax", "log_softmax",
+                 "logsumexp", "mse_loss", "cross_entropy"):
+        assert callable(getattr(mg.functional, name)), name

@@ -59,7 +59,9 @@ def leaves(xs: list[float]) -> list[Value]:
         ("log", math.e, 1.0, 1 / math.e),
     ],
 )
-def test_elementwise_functions_accept_numbers_and_values(name: str, x: Any, expected: float, slope: float) -> None:
+def test_elementwise_functions_accept_numbers_and_values(
+    name: str, x: Any, expected: float, slope: float
+) -> None:
     fn = getattr(F, name)
     y = fn(x)
     assert isinstance(y, Value) and y.op == name and y.data == pytest.approx(expected, rel=1e-15)
@@ -240,7 +242,8 @@ def test_mse_loss_matches_torch() -> None:
         loss = F.mse_loss(preds, t_np.tolist(), reduction=reduction)
         loss.backward()
         assert loss.data == pytest.approx(tl.item(), rel=1e-13)
-        assert [v.grad for row in preds for v in row] == pytest.approx(tp.grad.numpy().ravel().tolist(), rel=1e-12)
+        expected = tp.grad.numpy().ravel().tolist()
+        assert [v.grad for row in preds for v in row] == pytest.approx(expected, rel=1e-12)
 
 
 # ----------------------------------------------------------- cross_entropy

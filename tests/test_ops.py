@@ -21,6 +21,7 @@ import math
 import operator
 from collections.abc import Callable
 from operator import methodcaller
+from typing import Any
 
 import pytest
 from hypothesis import example, given
@@ -59,7 +60,8 @@ UNARY_REFERENCE: dict[str, tuple[Callable[[float], float], st.SearchStrategy[flo
 }
 
 # (closed form, domain of a, domain of b, domain of x in `x op x`)
-BINARY_REFERENCE: dict[str, tuple[Callable[[float, float], float], st.SearchStrategy[float], ...]] = {
+Domain = st.SearchStrategy[float]
+BINARY_REFERENCE: dict[str, tuple[Callable[[float, float], float], Domain, Domain, Domain]] = {
     "+": (lambda a, b: a + b, floats(-10, 10), floats(-10, 10), floats(-10, 10)),
     "-": (lambda a, b: a - b, floats(-10, 10), floats(-10, 10), floats(-10, 10)),
     "*": (lambda a, b: a * b, floats(-10, 10), floats(-10, 10), floats(-10, 10)),
@@ -153,6 +155,29 @@ def test_unary_row(name: str, data: st.DataObject) -> None:
     assert mg.toposort(y) == [x, y]
 
 
+def nth_derivative(fn: Callable[[Value], Value], a: float, n: int) -> float:
+    """dⁿfn/dxⁿ at a by differentiating the created graph n times."""
+    x = Value(a)
+    g = fn(x)
+    for _ in range(n - 1):
+        (g,) = mg.grad(g, [x], create_graph=True)
+    return mg.grad(g, [x])[0]
+
+
+@pytest.mark.parametrize("name", sorted(ops.UNARY))
+@given(data=st.data())
+def test_unary_row_third_derivative(name: str, data: st.DataObject) -> None:
+    """Graphs made by create_graph can be differentiated again: third vs differences of second."""
+    a = data.draw(UNARY_REFERENCE[name][1], label="a")
+
+    def fn(x: Value) -> Value:
+        return apply_unary(name, x)
+
+    third = nth_derivative(fn, a, 3)
+    numeric = central(lambda t: nth_derivative(fn, t, 2), a)
+    assert_close(third, numeric, f"third derivative of {name} at {a!r}", rel=1e-4, abs_=1e-5)
+
+
 @pytest.mark.parametrize("name", sorted(ops.BINARY))
 @given(data=st.data())
 def test_binary_row_two_values(name: str, data: st.DataObject) -> None:
@@ -194,7 +219,8 @@ def test_pow_integer_exponent_on_negative_base(n: int, a: float) -> None:
     (g,) = mg.grad(x**n, [x], create_graph=True)
     assert_close(g.data, n * a ** (n - 1) if n else 0.0, f"d/dx x**{n}", rel=1e-12, abs_=0)
     (g2,) = mg.grad(g, [x])
-    assert_close(g2, n * (n - 1) * a ** (n - 2) if n not in (0, 1) else 0.0, f"d²/dx² x**{n}", rel=1e-12, abs_=0)
+    expected2 = n * (n - 1) * a ** (n - 2) if n not in (0, 1) else 0.0
+    assert_close(g2, expected2, f"d²/dx² x**{n}", rel=1e-12, abs_=0)
 
 
 # ---------------------------------------------------------------- PyTorch
@@ -222,7 +248,7 @@ def _same(ours: float, theirs: float) -> bool:
     return math.isclose(ours, theirs, rel_tol=1e-12, abs_tol=1e-300)
 
 
-def _torch_unary(torch, name):  # type: ignore[no-untyped-def]
+def _torch_unary(torch: Any, name: str) -> Any:
     return {
         "neg": torch.neg, "abs": torch.abs, "exp": torch.exp, "log": torch.log, "sqrt": torch.sqrt,
         "relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
