@@ -143,7 +143,8 @@ def _pow(a: Any, b: Any) -> Any:
 def _pow_da(a: Any, b: Any, out: Any) -> Any:
     """∂(a**b)/∂a = b·a^(b−1); 0 where b = 0 (PyTorch), inf at a = 0 with 0 < b < 1."""
     bd = _data(b)
-    if bd == 0.0:
+    if bd == 0.0 and (isinstance(b, float) or _data(a) == 0.0):
+        # A Value exponent keeps b·a^(b−1), whose derivative in b (a^(b−1) at b = 0) is not 0.
         return 0.0
     if _data(a) == 0.0 and bd < 1.0:
         return INF  # forward succeeded, so b > 0 here
