@@ -147,11 +147,14 @@ class Node:
     """One operation of an ``Expression``.
 
     ``args`` holds an ``int`` for a slot (inputs first, then earlier nodes) and
-    a ``float`` for a constant.  A ``dot`` node holds its weights, then its inputs.
+    a ``float`` for a constant.  A ``dot`` node holds its weights, then its
+    inputs.  ``guard`` marks the nodes added to keep operands inside their
+    domains and values bounded.
     """
 
     op: str
     args: tuple[int | float, ...]
+    guard: bool = False
 
 
 def _is_slot(arg: int | float) -> bool:
@@ -196,8 +199,13 @@ class Expression:
 
     @property
     def ops(self) -> set[str]:
-        """The names of the ops it uses."""
+        """The names of the ops it uses (guards included)."""
         return {node.op for node in self.nodes}
+
+    @property
+    def drawn_ops(self) -> set[str]:
+        """The names of the ops drawn, without the guards."""
+        return {node.op for node in self.nodes if not node.guard}
 
     def __call__(self, *xs: Any) -> Value:
         if len(xs) != len(self.inputs):
@@ -280,11 +288,14 @@ def _pruned(inputs: list[float], nodes: list[Node]) -> Expression:
     for k, node in enumerate(nodes):
         new_slot.append(n + len(kept))
         if keep[k]:
-            kept.append(Node(node.op, tuple(new_slot[int(a)] if _is_slot(a) else a for a in node.args)))
+            args = tuple(new_slot[int(a)] if _is_slot(a) else a for a in node.args)
+            kept.append(Node(node.op, args, node.guard))
     return Expression(inputs, kept)
 
 
-_INPUTS = st.floats(-2.0, 2.0, allow_nan=False, allow_subnormal=False)
+# Inputs are kept off 0, where many wrong derivative formulas happen to agree
+# with the right one (tanh' written as 1 − out instead of 1 − out²).
+_INPUTS = Domain(0.1, 2.0, symmetric=True).points()
 
 
 def expressions(
@@ -295,7 +306,7 @@ def expressions(
 ) -> Any:
     """A strategy for random computation graphs (``Expression``) with their inputs.
 
-    Each graph has 1..``max_inputs`` inputs in [-2, 2] and 1..``max_ops`` ops
+    Each graph has 1..``max_inputs`` inputs, 0.1 to 2 away from 0, and 1..``max_ops`` ops
     drawn from ``ops`` (default: every row of the op table, plus ``sum`` and
     ``dot``).  An operand is an input, an earlier node (so nodes are shared)
     or, for binary and ``dot`` nodes, a constant on either side.  An operand
@@ -325,55 +336,85 @@ def expressions(
     return _draw_expression(max_inputs, max_ops, names, overrides)
 
 
+# An op is drawn as a spec that does not depend on the graph so far: an
+# operand is "the node `back` slots before the newest" (clamped to the first
+# input) with a target point for its guard.  The specs are a hypothesis list,
+# so the shrinker can delete any op, and the graph is built from them.
+
+
+@dataclass(frozen=True)
+class _Operand:
+    back: int = 0  # 0: the newest slot
+    target: float | None = None  # where a guard moves the operand, if it is outside its region
+    constant: float | None = None  # a constant instead of a slot
+
+
+@st.composite
+def _operand(draw: Any, region: Domain | None, max_back: int) -> _Operand:
+    # Half the time the newest slot: graphs grow deep rather than wide, and two
+    # operands often pick the same node (sharing).  Shrinks to the newest.
+    back = draw(st.one_of(st.just(0), st.integers(0, max_back)))
+    return _Operand(back, None if region is None else draw(region.points()))
+
+
+@st.composite
+def _op_spec(
+    draw: Any, names: list[str], overrides: dict[str, Any], max_back: int
+) -> tuple[str, tuple[_Operand, ...]]:
+    op = draw(st.sampled_from(names))
+    if op == "sum":
+        return op, tuple(draw(_operand(None, max_back)) for _ in range(draw(st.integers(1, 4))))
+    if op == "dot":
+        width = draw(st.integers(1, 3))
+        ws = [  # each weight a Value or a constant
+            draw(_operand(None, max_back)) if draw(st.booleans())
+            else _Operand(constant=draw(ANYWHERE.points()))
+            for _ in range(width)
+        ]
+        return op, (*ws, *[draw(_operand(None, max_back)) for _ in range(width)])
+    regions = _domains(op, overrides)
+    # A binary op has both operands Values, or a constant on one side.
+    const_at = draw(st.sampled_from((None, 1, 0))) if len(regions) == 2 else None
+    return op, tuple(
+        _Operand(constant=draw((r or ANYWHERE).points())) if i == const_at else draw(_operand(r, max_back))
+        for i, r in enumerate(regions)
+    )
+
+
 @st.composite
 def _draw_expression(
     draw: Any, max_inputs: int, max_ops: int, names: list[str], overrides: dict[str, Any]
 ) -> Expression:
     inputs = [draw(_INPUTS) for _ in range(draw(st.integers(1, max_inputs)))]
+    specs = draw(st.lists(_op_spec(names, overrides, max_back=max_inputs + 3 * max_ops),
+                          min_size=1, max_size=max_ops))
     nodes: list[Node] = []
-    with no_grad():  # values of the slots at the drawn point, to place the guards
+    with no_grad():  # the slots' values at the drawn point, to place the guards
         slots: list[Value] = [Value(x) for x in inputs]
 
-        def add(op: str, args: tuple[int | float, ...]) -> int:
-            slots.append(_apply(op, [slots[int(a)] if _is_slot(a) else a for a in args]))
-            nodes.append(Node(op, args))
+        def add(node: Node) -> int:
+            slots.append(_apply(node.op, [slots[int(a)] if _is_slot(a) else a for a in node.args]))
+            nodes.append(node)
             return len(slots) - 1
 
-        def operand(region: Domain | None) -> int:
-            # Half the time the newest slot: graphs grow deep rather than wide, and
-            # two operands often pick the same node (sharing).  Shrinks to the newest.
-            slot = len(slots) - 1 - draw(st.one_of(st.just(0), st.integers(0, len(slots) - 1)))
-            v = slots[slot].data
-            if region is not None and v not in region:
-                shift = round(draw(region.points()) - v, 2) + 0.0  # v + shift: near the drawn point
-                slot = add("+", (slot, shift))
-            return slot
-
-        def constant(region: Domain | None) -> float:
-            return draw((region or ANYWHERE).points())
-
-        for _ in range(draw(st.integers(1, max_ops))):
-            op = draw(st.sampled_from(names))
-            args: tuple[int | float, ...]
-            if op == "sum":
-                args = tuple(operand(None) for _ in range(draw(st.integers(1, 4))))
-            elif op == "dot":
-                k = draw(st.integers(1, 3))
-                ws = tuple(operand(None) if draw(st.booleans()) else constant(None) for _ in range(k))
-                args = ws + tuple(operand(None) for _ in range(k))
-            else:
-                regions = _domains(op, overrides)
-                if len(regions) == 2:  # both Values, or a constant on one side
-                    const_at = draw(st.sampled_from((None, 1, 0)))
-                    args = tuple(
-                        constant(r) if i == const_at else operand(r) for i, r in enumerate(regions)
-                    )
-                else:
-                    args = tuple(operand(r) for r in regions)
-            out = add(op, args)
+        for op, operands in specs:
+            newest = len(slots) - 1
+            args: list[int | float] = []
+            for spec in operands:
+                if spec.constant is not None:
+                    args.append(spec.constant)
+                    continue
+                slot = max(newest - spec.back, 0)
+                v = slots[slot].data
+                region = _domains(op, overrides)[len(args)] if op not in NARY else None
+                if region is not None and spec.target is not None and v not in region:
+                    shift = round(spec.target - v, 2) + 0.0  # v + shift lands near the target
+                    slot = add(Node("+", (slot, shift), guard=True))
+                args.append(slot)
+            out = add(Node(op, tuple(args)))
             size = abs(slots[out].data)
             if size > BOUND:
-                add("/", (out, 2.0 ** math.ceil(math.log2(size / BOUND))))
+                add(Node("/", (out, 2.0 ** math.ceil(math.log2(size / BOUND))), guard=True))
     return _pruned(inputs, nodes)
 
 
@@ -619,7 +660,7 @@ def mlps(
     """A strategy for small MLPs at an input point (``MLPCase``).
 
     ``MLP(nin, [widths..., nout], activation, output_activation, seed)`` with
-    1..``max_nin`` inputs in [-2, 2], 0..``max_hidden_layers`` hidden layers
+    1..``max_nin`` inputs 0.1 to 2 away from 0, 0..``max_hidden_layers`` hidden layers
     of 1..``max_width`` neurons and 1..``max_nout`` outputs; relu neurons are
     kept off their kink at the drawn input.  Shrinks towards one linear neuron.
     """
