@@ -21,6 +21,7 @@ This is the only module of micrograd_tw that imports hypothesis:
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -72,12 +73,22 @@ class Domain:
 
     def points(self) -> st.SearchStrategy[float]:
         """Points of the domain, rounded to two decimals (readable constants)."""
+        return _points(self)
+
+    def _make_points(self) -> st.SearchStrategy[float]:
         inside = st.floats(self.lo, self.hi, allow_nan=False, allow_subnormal=False).map(
             lambda v: min(max(round(v, 2), self.lo), self.hi) + 0.0  # + 0.0: no -0.0
         )
         if not self.symmetric:
             return inside
         return st.tuples(inside, st.booleans()).map(lambda p: -p[0] if p[1] else p[0])
+
+
+@functools.cache
+def _points(domain: Domain) -> st.SearchStrategy[float]:
+    # Built once per domain: hypothesis validates every new strategy object,
+    # which would otherwise dominate the cost of drawing a graph.
+    return domain._make_points()
 
 
 ANYWHERE = Domain(-2.0, 2.0)  # for operands with no restriction (constants are drawn from it)
@@ -349,12 +360,14 @@ class _Operand:
     constant: float | None = None  # a constant instead of a slot
 
 
-@st.composite
-def _operand(draw: Any, region: Domain | None, max_back: int) -> _Operand:
+@functools.cache
+def _operand(region: Domain | None, max_back: int) -> st.SearchStrategy[_Operand]:
     # Half the time the newest slot: graphs grow deep rather than wide, and two
     # operands often pick the same node (sharing).  Shrinks to the newest.
-    back = draw(st.one_of(st.just(0), st.integers(0, max_back)))
-    return _Operand(back, None if region is None else draw(region.points()))
+    back = st.one_of(st.just(0), st.integers(0, max_back))
+    if region is None:
+        return st.builds(_Operand, back)
+    return st.builds(_Operand, back, region.points())
 
 
 @st.composite

@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import find, given, settings
+from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
@@ -30,7 +30,8 @@ from micrograd_tw.testing import (
     operands,
 )
 
-FIND = settings(database=None, max_examples=2000)  # for hypothesis.find: searches until found
+# For hypothesis.find: search until found, shrink, and skip the (slow) explain phase.
+FIND = settings(database=None, max_examples=2000, phases=[Phase.generate, Phase.shrink])
 
 
 def patch_row(monkeypatch, name, partials):
