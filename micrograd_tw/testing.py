@@ -30,7 +30,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from . import engine
+from . import engine, nn
 from .engine import Value, enable_grad, grad, no_grad
 from .gradcheck import _check_eps, _floats, gradcheck, numerical_grad
 from .ops import BINARY, OPS, UNARY
@@ -610,12 +610,25 @@ class MLPCase:
     ``inputs`` is the point: the parameters' data (in ``model.parameters()``
     order) followed by ``x``.  The call returns the network's output, summed
     when the last layer has several neurons, computed with the given Values in
-    place of the parameters, so gradients reach them.  The model is unchanged.
+    place of the parameters, so gradients reach them; calling leaves the
+    model as it was.
+
+    With ``off_kinks`` (the default), a relu neuron whose stimulus at ``x`` is
+    within ``KINK_MARGIN`` of 0 has its bias shifted away from the kink: the
+    model is changed once, here.  Give ``seed`` (the model's) for a repr that
+    rebuilds the case.
     """
 
-    def __init__(self, model: Any, x: Sequence[float]) -> None:
+    def __init__(
+        self, model: Any, x: Sequence[float], seed: int | None = None, off_kinks: bool = True
+    ) -> None:
         self.model = model
         self.x = tuple(float(c) for c in x)
+        if len(self.x) != model.nin:
+            raise ValueError(f"MLPCase: the model takes {model.nin} inputs, x has {len(self.x)}")
+        self.seed = seed
+        if off_kinks:
+            _off_kinks(model, self.x)
 
     @property
     def inputs(self) -> tuple[float, ...]:
@@ -643,7 +656,13 @@ class MLPCase:
         return out if isinstance(out, Value) else engine.sum(out)
 
     def __repr__(self) -> str:
-        return f"MLPCase({self.model!r}, x={list(self.x)!r})"
+        m = self.model
+        if self.seed is None:
+            return f"MLPCase({m!r}, x={list(self.x)!r})"
+        return (
+            f"MLPCase(MLP({m.nin}, {m.nouts}, activation={m.activation!r}, "
+            f"output_activation={m.output_activation!r}, seed={self.seed}), x={list(self.x)!r})"
+        )
 
 
 def _off_kinks(model: Any, x: Sequence[float]) -> None:
@@ -659,7 +678,7 @@ def _off_kinks(model: Any, x: Sequence[float]) -> None:
             signal = [neuron(signal).data for neuron in layer.neurons]
 
 
-ACTIVATIONS = ("tanh", "relu", "sigmoid", "gaussian", "linear")
+ACTIVATIONS = ("tanh", "relu", "sigmoid", "gaussian", "linear")  # nn's names
 
 
 def mlps(
@@ -694,18 +713,15 @@ def _draw_mlp(
     draw: Any, max_nin: int, max_hidden_layers: int, max_width: int, max_nout: int,
     activations: list[str], output_activations: list[str],
 ) -> MLPCase:
-    from . import nn
-
     nin = draw(st.integers(1, max_nin))
     widths = draw(st.lists(st.integers(1, max_width), max_size=max_hidden_layers))
     nouts = [*widths, draw(st.integers(1, max_nout))]
+    seed = draw(st.integers(0, 2**16))
     model = nn.MLP(
         nin,
         nouts,
         activation=draw(st.sampled_from(activations)),
         output_activation=draw(st.sampled_from(output_activations)),
-        seed=draw(st.integers(0, 2**16)),
+        seed=seed,
     )
-    x = [draw(_INPUTS) for _ in range(nin)]
-    _off_kinks(model, x)
-    return MLPCase(model, x)
+    return MLPCase(model, [draw(_INPUTS) for _ in range(nin)], seed)
