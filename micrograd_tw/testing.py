@@ -36,7 +36,7 @@ from .gradcheck import _check_eps, _floats, gradcheck, numerical_grad
 from .ops import BINARY, OPS, UNARY
 
 __all__ = [
-    "Domain", "DOMAINS", "Expression", "Node", "MLPCase",
+    "Domain", "DOMAINS", "DEFAULT_DOMAIN", "KINK_MARGIN", "Expression", "Node", "MLPCase",
     "expressions", "operands", "mlps",
     "assert_gradients_match", "assert_second_derivatives_match",
 ]
@@ -52,11 +52,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Domain:
-    """Where an operand is safe: ``[lo, hi]``, and also ``[-hi, -lo]`` when ``symmetric``.
-
-    ``lo`` and ``hi`` are multiples of 0.01, so constants rounded to two
-    decimals stay inside.
-    """
+    """Where an operand is safe: ``[lo, hi]``, and also ``[-hi, -lo]`` when ``symmetric``."""
 
     lo: float
     hi: float
@@ -172,6 +168,20 @@ def _is_slot(arg: int | float) -> bool:
     return isinstance(arg, int)
 
 
+def _check_node(node: Node, k: int, n_slots: int) -> None:
+    """A clear error for a node that names an unknown op, has the wrong arity or reads ahead."""
+    _known_op(node.op)
+    where = f"Expression: node {k} ({node.op!r})"
+    arity = len(node.args)
+    if (node.op in OPS and arity != OPS[node.op].arity) or (node.op == "dot" and arity % 2) or not arity:
+        raise ValueError(f"{where} has {arity} operands")
+    for a in node.args:
+        if isinstance(a, bool) or not isinstance(a, (int, float)):
+            raise TypeError(f"{where}: an operand is a slot (int) or a constant (float), got {a!r}")
+        if isinstance(a, int) and not 0 <= a < n_slots:
+            raise ValueError(f"{where} reads slot {a}; only slots 0..{n_slots - 1} come before it")
+
+
 def _apply(op: str, args: list[Any]) -> Value:
     """Make one node with the engine, as user code would (a Value or a constant per operand)."""
     if op == "sum":
@@ -202,6 +212,8 @@ class Expression:
         self.nodes = tuple(nodes)
         if not self.nodes:
             raise ValueError("Expression: needs at least one node")
+        for k, node in enumerate(self.nodes):
+            _check_node(node, k, len(self.inputs) + k)
 
     @property
     def size(self) -> int:

@@ -174,6 +174,19 @@ def test_expression_repr_names_shared_nodes_and_keeps_precedence():
         e(1.0, 2.0)
 
 
+def test_expression_refuses_malformed_nodes():
+    with pytest.raises(ValueError, match=r"node 1 \('tanh'\) reads slot 2; only slots 0..1"):
+        Expression([1.0], [Node("neg", (0,)), Node("tanh", (2,))])
+    with pytest.raises(ValueError, match="has 1 operands"):
+        Expression([1.0], [Node("*", (0,))])
+    with pytest.raises(ValueError, match="unknown op 'sin'"):
+        Expression([1.0], [Node("sin", (0,))])
+    with pytest.raises(TypeError, match="got True"):
+        Expression([1.0], [Node("+", (0, True))])
+    with pytest.raises(ValueError, match="at least one node"):
+        Expression([1.0], [])
+
+
 def test_expressions_refuses_bad_arguments():
     with pytest.raises(ValueError, match="unknown op 'sin'"):
         expressions(ops=["tanh", "sin"])
