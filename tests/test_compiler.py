@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 import micrograd_tw as mg
 from micrograd_tw import compiler, ops
+from micrograd_tw.testing import expressions, mlps
 
 RTOL = 1e-12
 
@@ -388,6 +389,38 @@ def test_random_graphs_match_eager(recipe):
     rng = np.random.default_rng(len(steps))
     cols = [rng.uniform(-2, 2, size=7), rng.uniform(-2, 2, size=7)]
     check(lambda a, b: build(steps, const, [a, b, p, q]), cols, [p, q])
+
+
+@given(expressions(max_inputs=3, max_ops=8), st.booleans())
+def test_toolkit_expressions_match_eager(expr, first_is_parameter):
+    # Rows a little apart around the drawn point, which the toolkit keeps inside every op's
+    # domain; with first_is_parameter, input 0 is a leaf fn reads (broadcast) instead of a column.
+    rng = np.random.default_rng(len(expr.inputs) + expr.size)
+    point = list(expr.inputs)
+    params = []
+    fn = expr
+    if first_is_parameter and len(point) > 1:
+        p = mg.Value(point.pop(0))
+        params = [p]
+
+        def fn(*xs):
+            return expr(p, *xs)
+
+    cols = [x + rng.uniform(-1e-3, 1e-3, size=6) for x in point]
+    check(fn, cols, params)
+
+
+@given(mlps(max_nin=3, max_hidden_layers=2, max_width=5, max_nout=2))
+def test_toolkit_mlps_match_eager(case):
+    model = case.model
+    rng = np.random.default_rng(len(case.x))
+    cols = [x + rng.normal(size=8) for x in case.x]
+
+    def fn(*xs):
+        out = model(list(xs))
+        return mg.sum(out) if isinstance(out, list) else out
+
+    check(fn, cols, model.parameters())
 
 
 # ------------------------------------------------------------------ behaviour
