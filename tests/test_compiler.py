@@ -205,6 +205,38 @@ def test_twenty_compiled_steps_with_nn_and_optim_equal_twenty_eager_steps():
     assert max(abs(a - b) for a, b in zip(runs[0], start)) > 1e-3  # it trained
 
 
+def test_compiled_mlp_step_matches_batched_torch():
+    torch = pytest.importorskip("torch")
+    model = mg.nn.MLP(2, [16, 16, 1], seed=6)
+    X, y = mg.data.make_moons(50, seed=6)
+    t = np.where(y == 1, 1.0, -1.0)
+    alpha = 1e-3
+    fast = mg.compile(
+        lambda a, b, c: (1 - c * model([a, b])).relu() + alpha * mg.sum(p * p for p in model.parameters())
+    )
+    loss = fast.backward(X[:, 0], X[:, 1], t)
+
+    tensors = []
+    for layer in model.layers:
+        weights = [[w.data for w in n.w] for n in layer.neurons]
+        biases = [n.b.data for n in layer.neurons]
+        tensors.append(torch.tensor(weights, dtype=torch.float64, requires_grad=True))
+        tensors.append(torch.tensor(biases, dtype=torch.float64, requires_grad=True))
+    h = torch.tensor(X)
+    for i in range(0, len(tensors), 2):
+        h = h @ tensors[i].T + tensors[i + 1]
+        h = h.relu() if i + 2 < len(tensors) else h
+    penalty = sum((w * w).sum() for w in tensors)
+    expected = (1 - torch.tensor(t) * h[:, 0]).relu().mean() + alpha * penalty
+    expected.backward()
+    torch_grads = []  # in parameters() order: neuron by neuron, its weights then its bias
+    for W, bias in zip(tensors[::2], tensors[1::2]):
+        for j in range(W.shape[0]):
+            torch_grads += [*W.grad[j].tolist(), bias.grad[j].item()]
+    assert_close(loss, expected.item())
+    assert_close([p.grad for p in model.parameters()], torch_grads)
+
+
 # ------------------------------------------------------------- every op, every kind
 # Operands are inputs (varying), parameters (uniform) or constants, on either side.
 
