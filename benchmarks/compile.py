@@ -94,6 +94,9 @@ def torch_step(X: np.ndarray, y: np.ndarray, init: list[float]) -> Any:
     """Batched PyTorch tensors (float64), the same model and update."""
     import torch
 
+    # One thread: times are CPU time of this process (common.timed), and a pool of
+    # threads waiting for work would count against torch; numpy here uses one thread too.
+    torch.set_num_threads(1)
     model = fresh_model(init)  # its parameters, layer by layer, as weight matrices and bias vectors
     tensors = []
     for layer in model.layers:

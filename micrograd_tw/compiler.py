@@ -73,10 +73,9 @@ def _sigmoid(a: Any) -> Any:
 
 
 def _pow_da(a: Any, b: Any, out: Any) -> Any:
-    """As ops._pow_da: b·a^(b−1); 0 where b = 0; inf at a = 0 with b < 1."""
+    """As ops._pow_da: b·a^(b−1); at a = 0, 0 for b = 0 and inf for 0 < b < 1."""
     r = b * np.power(a, b - 1.0)
-    r = np.where((a == 0.0) & (b < 1.0), INF, r)
-    return np.where(b == 0.0, 0.0, r)
+    return np.where((a == 0.0) & (b < 1.0), np.where(b == 0.0, 0.0, INF), r)
 
 
 def _pow_db(a: Any, b: Any, out: Any) -> Any:
