@@ -754,7 +754,13 @@ def compile(fn: Callable[..., Value]) -> Compiled:  # noqa: A001 - mg.compile is
 
     ``fn`` takes one Value per column and returns one Value.  Leaves it reads
     but is not given (the parameters) are broadcast to every row; their
-    ``.data`` is read at every call.  Python branching on ``.data`` inside
-    ``fn`` is frozen on the first row; ``fast.verify(...)`` checks for that.
+    ``.data`` is read at every call, and ``backward`` adds into their
+    ``.grad`` (only theirs: intermediate nodes get no ``.grad``).  A node that
+    ``fn`` reads but that was made before the trace (``h = p * 3`` outside
+    ``fn``) is recomputed from its leaves at every call.
+
+    Python branching on ``.data`` inside ``fn`` is frozen on the first row, as
+    are constants computed from data; ``fast.verify(...)`` checks for that.
+    The first call traces; columns are 1-D arrays or lists of equal length.
     """
     return Compiled(fn)
