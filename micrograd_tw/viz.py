@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .engine import Value, toposort
-from .ops import BINARY, NARY_SYMBOLS, OPS, UNARY
+from .ops import NARY_SYMBOLS, OPS, UNARY
 
 __all__ = ["draw_dot", "draw_network", "GraphvizNotFoundError"]
 
@@ -110,7 +110,9 @@ def _digraph_class() -> Any:
 
         return wrapper
 
-    class Digraph(graphviz.Digraph):  # type: ignore[misc]
+    base: Any = graphviz.Digraph
+
+    class Digraph(base):
         render = translated(graphviz.Digraph.render)
         pipe = translated(graphviz.Digraph.pipe)
         unflatten = translated(graphviz.Digraph.unflatten)
@@ -268,10 +270,10 @@ def _op_label(node: Value) -> str:
         return html.escape(NARY_SYMBOLS["dot"]) + (f"<BR/>{consts}" if consts else "")
     if op == "sum":
         # Constants in the list were added into the data; show their total.
-        c = node.data - math.fsum(p.data for p in prev)
+        total = node.data - math.fsum(p.data for p in prev)
         scale = abs(node.data) + math.fsum(abs(p.data) for p in prev)
-        shown = math.isfinite(c) and abs(c) > 1e-12 * scale
-        return html.escape(NARY_SYMBOLS["sum"] + (f" + {_num(c)}" if shown else ""))
+        shown = math.isfinite(total) and abs(total) > 1e-12 * scale
+        return html.escape(NARY_SYMBOLS["sum"] + (f" + {_num(total)}" if shown else ""))
     row = OPS.get(op)
     if row is None:  # an op this module does not know: its name says what it is
         return _text(op)
