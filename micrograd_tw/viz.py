@@ -392,6 +392,8 @@ def _neuron_members(
                     for a in children.get(s, []):
                         if a.op == act and a._prev == (s,):
                             claim(key, a)
+    for vs in members.values():
+        vs.sort(key=index.__getitem__, reverse=True)  # root first, as draw_dot declares
     return members
 
 
@@ -488,7 +490,9 @@ def draw_dot(
                     label = f"Neuron {key[1] + 1}" if len(neurons) > 1 else "Neuron"
                     _neuron_cluster(g, key, label, members, declare)
 
-    for v in order:
+    # Declared root first: dot then stacks each node's parents top to bottom in
+    # slot order (w1 above w2, z above b), as they are written.
+    for v in reversed(order):
         if v in nodes:
             declare(g, v)
     for i, v in enumerate(order):
@@ -507,7 +511,7 @@ def _neuron_cluster(
     i, j = key
     with parent.subgraph(name=f"cluster_layer{i + 1}_neuron{j + 1}") as ng:
         ng.attr(label=label, style="rounded,dashed", color="#9ca3af", fontname=FONT)
-        for v in members[key]:
+        for v in members[key]:  # already root first
             declare(ng, v)
 
 
@@ -551,7 +555,10 @@ def draw_network(
     weights = [w.data for neurons in layers for n in neurons for w in n.w]
     wmax = max((abs(w) for w in weights if math.isfinite(w)), default=0.0)
 
-    g = _new_graph("network", rankdir, {"ranksep": "1.1", "nodesep": "0.2", "splines": "line"})
+    # Straight edges look like the notes' drawings; labelled edges need dot's
+    # default splines, which route each edge through its own label.
+    look = {"ranksep": "1.1", "nodesep": "0.2", **({} if show_weights else {"splines": "line"})}
+    g = _new_graph("network", rankdir, look)
     circle = {"shape": "circle", "style": "filled", "margin": "0.02"}
 
     def column(name: str, label: str, ids_labels: list[tuple[str, str, str]]) -> None:

@@ -588,3 +588,25 @@ for name, attempt in [("render", lambda: g.render(r"OUT/g", format="svg")),
 def test_import_does_not_import_graphviz():
     proc = run_python("import sys, micrograd_tw\nassert 'graphviz' not in sys.modules", os.environ["PATH"])
     assert proc.returncode == 0, proc.stderr
+
+
+# ------------------------------------------------------------ the README's pictures
+
+
+@needs_dot
+def test_make_pictures_writes_well_formed_svgs(tmp_path):
+    pytest.importorskip("micrograd_tw.nn")
+    import runpy
+
+    script = runpy.run_path(str(ROOT / "docs" / "make_pictures.py"))
+    written = script["main"](["--out", str(tmp_path)])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mlp_graph.svg", "mlp_network.svg", "neuron_graph.svg"]
+    assert sorted(written) == sorted(tmp_path.iterdir())
+    texts = {p.stem: svg_texts(p.read_text(encoding="utf-8")) for p in written}
+    # the neuron after backward: dy/dx1 = w1 (1 - y²) = -3 · 0.5
+    for text in ("w1", "data 0.7071", "grad -1.5", "tanh"):
+        assert text in texts["neuron_graph"]
+    for text in ("Layer 1 · Neuron 2", "Layer 2 · Neuron 1", "L", "grad 1"):
+        assert text in texts["mlp_graph"]
+    for text in ("x1", "x2", "y", "Layer 3", "linear"):
+        assert text in texts["mlp_network"]
