@@ -53,6 +53,7 @@ WEIGHT_COLORS = {"+": "#2563eb", "-": "#dc2626", "0": "#9ca3af"}  # by the weigh
 FONT = "Helvetica,Arial,sans-serif"
 RANKDIRS = ("LR", "TB", "RL", "BT")
 EXACT_COUNT = 100_000  # the cap's message counts a graph exactly up to this size
+MAX_LONG_EDGE_POINTS = 5_000  # beyond this, dot's layout takes seconds to minutes (see _long_edges)
 MAX_LABEL = 40  # longer labels are cut, so one label cannot blow up a picture
 NONCOMMUTATIVE = ("-", "/", "**")  # their two operands are told apart on the edges
 
@@ -201,6 +202,49 @@ def _check_cap(roots: list[Value], max_nodes: int | None) -> None:
             f"Raise the cap with draw_dot(root, max_nodes={max(2 * max_nodes, min(count, EXACT_COUNT))}) "
             f"(or max_nodes=None for no cap), or draw a smaller part of the graph."
         )
+
+
+def _long_edges(order: list[Value]) -> tuple[int, Value | None, int]:
+    """Estimate how many points Graphviz's dot adds along edges that skip ranks.
+
+    dot lays a graph out in ranks and threads every edge through one extra
+    point per rank it skips; their positions are then solved together, which
+    grows much faster than linearly.  A value used by operations far apart
+    (``x`` in a loop ``y = y * x + c``) makes a few hundred values cost minutes.
+    Ranks are estimated as dot assigns them: each op node one rank after its
+    latest parent, its result one more, and a leaf just before its first user.
+    Returns the count, the value whose edges add most, and its number of uses.
+    """
+    rank: dict[Value, int] = {}
+    for v in order:  # results: one rank for the op node, one for the box
+        rank[v] = 2 + max((rank[p] for p in v._prev), default=-2) if v.op else 0
+    leaf_rank: dict[Value, int] = {}
+    for v in order:  # leaves: just before the op node of their first user
+        for p in v._prev:
+            if not p.op:
+                leaf_rank[p] = min(leaf_rank.get(p, rank[v] - 2), rank[v] - 2)
+    rank.update(leaf_rank)
+    extra: dict[Value, int] = {}
+    uses: dict[Value, int] = {}
+    for v in order:
+        for p in v._prev:
+            extra[p] = extra.get(p, 0) + rank[v] - rank[p] - 2
+            uses[p] = uses.get(p, 0) + 1
+    worst = max(extra, key=extra.__getitem__, default=None)
+    return sum(extra.values()), worst, uses.get(worst, 0) if worst is not None else 0
+
+
+def _check_layout(order: list[Value]) -> None:
+    points, worst, uses = _long_edges(order)
+    if points <= MAX_LONG_EDGE_POINTS or worst is None:
+        return
+    name = repr(worst.label) if worst.label else f"a value (data {_num(worst.data)})"
+    raise ValueError(
+        f"draw_dot: Graphviz would take very long to lay out this graph of {len(order)} values: "
+        f"{name} is used by {uses} operations far apart, and edges skipping that many ranks "
+        f"need about {points:,} layout points (the limit is {MAX_LONG_EDGE_POINTS:,}). "
+        f"Pass max_nodes=None to draw it anyway, or draw a smaller part of the graph."
+    )
 
 
 def _in_order(roots: list[Value]) -> list[Value]:
@@ -444,6 +488,8 @@ def draw_dot(
                 raise TypeError(f"draw_dot: params must be Values, got {type(p).__name__}")
 
     order = _in_order(roots)
+    if max_nodes is not None:
+        _check_layout(order)
     index = {v: i for i, v in enumerate(order)}
     root_set = set(roots)
     gmax = max((abs(v.grad) for v in order if math.isfinite(v.grad)), default=0.0)

@@ -429,6 +429,29 @@ def test_huge_graph_is_refused_before_any_walk_or_layout(monkeypatch):
         mg.draw_dot(y)
 
 
+def horner(n):
+    """y = y·x + c, n times: x is used by n operations spread along the whole chain."""
+    x = mg.Value(0.5, label="x")
+    y = mg.Value(1.0)
+    for i in range(n):
+        y = y * x + i
+    return y
+
+
+def test_long_edges_that_would_stall_the_layout_are_refused():
+    # Each step adds two boxes and two op nodes, so the k-th product's box is at
+    # rank 4k - 2 and x sits at rank 0, just before the first product's op node:
+    # its k-th edge gets 4(k - 1) points, and Σ 4(k - 1) for k = 1..n is 2n(n - 1).
+    assert viz._long_edges(mg.toposort(horner(50)))[:1] == (2 * 50 * 49,)
+    points, worst, uses = viz._long_edges(mg.toposort(horner(100)))
+    assert (points, worst.label, uses) == (2 * 100 * 99, "x", 100)
+    assert len(value_nodes(mg.draw_dot(horner(50)).source)) == 2 + 2 * 50  # 4,900 points: drawn
+    with pytest.raises(ValueError, match=r"of 202 values: 'x' is used by 100 operations far apart.*"
+                                         r"about 19,800 layout points.*max_nodes=None"):
+        mg.draw_dot(horner(100))
+    assert len(value_nodes(mg.draw_dot(horner(100), max_nodes=None).source)) == 202
+
+
 @pytest.mark.parametrize("bad", [0, -1, 2.5, True, "500"])
 def test_bad_max_nodes_is_refused(bad):
     with pytest.raises(ValueError, match="max_nodes must be a positive int or None"):
@@ -600,7 +623,8 @@ def test_make_pictures_writes_well_formed_svgs(tmp_path):
 
     script = runpy.run_path(str(ROOT / "docs" / "make_pictures.py"))
     written = script["main"](["--out", str(tmp_path)])
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["mlp_graph.svg", "mlp_network.svg", "neuron_graph.svg"]
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["mlp_graph.svg", "mlp_network.svg", "neuron_graph.svg"]
     assert sorted(written) == sorted(tmp_path.iterdir())
     texts = {p.stem: svg_texts(p.read_text(encoding="utf-8")) for p in written}
     # the neuron after backward: dy/dx1 = w1 (1 - y²) = -3 · 0.5
