@@ -464,7 +464,9 @@ def draw_dot(
     - ``rankdir``: "LR" (left to right, as in the micrograd lecture), "TB", "RL", "BT".
     - ``show_grad=False`` leaves the grad out of the boxes.
     - ``max_nodes``: the most Values drawn; a bigger graph is refused, before
-      any layout, with a ValueError.  ``None`` for no cap.
+      any layout, with a ValueError.  So is a graph whose layout would stall
+      Graphviz: a value used by many operations far apart (see ``_long_edges``).
+      ``None`` for no cap at all.
     - ``model``: an nn MLP, Layer or Neuron whose forward built the graph: its
       neurons are drawn in boxes ("Layer 1 · Neuron 2"), and its parameters
       coloured as parameters.
