@@ -394,6 +394,54 @@ def test_single_neuron_model_gets_one_cluster():
     assert len(cl["cluster_layer1_neuron1"]["nodes"]) == 3 + 3 * 2
 
 
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh", "gaussian"])
+def test_real_mlp_groups_each_neuron_with_its_three_steps(activation):
+    model = mg.nn.MLP(2, [3, 2, 1], activation=activation, seed=0)
+    y = model([mg.Value(1.0, label="x1"), mg.Value(-2.0, label="x2")])
+    y.backward()
+    src = mg.draw_dot(y, model=model).source
+    cl = clusters(src)
+    layer_sizes = [(2, 3), (3, 2), (2, 1)]  # (inputs, neurons) per layer
+    assert sorted(cl) == sorted(
+        [f"cluster_layer{i + 1}" for i in range(3)]
+        + [f"cluster_layer{i + 1}_neuron{j + 1}" for i, (_, n) in enumerate(layer_sizes) for j in range(n)]
+    )
+    for i, (nin, n) in enumerate(layer_sizes):
+        steps = 3 if i < 2 else 2  # dot, +, activation; the output layer is linear
+        for j in range(n):
+            c = cl[f"cluster_layer{i + 1}_neuron{j + 1}"]
+            assert c["label"] == f"Layer {i + 1} · Neuron {j + 1}"
+            assert c["parent"] == f"cluster_layer{i + 1}"
+            assert len(c["nodes"]) == nin + 1 + 2 * steps  # weights, bias, a box and an op node per step
+            ops = {op_label(src, nid) for nid in c["nodes"] if nid.startswith("op")}
+            expected = {NARY_SYMBOLS["dot"], OPS["+"].symbol} | ({OPS[activation].symbol} if i < 2 else set())
+            assert ops == expected
+    # every parameter is drawn as a parameter, the inputs as inputs
+    assert src.count(f'BGCOLOR="{viz.COLORS["parameter"]}"') == len(model.parameters()) == 20
+    assert src.count(f'BGCOLOR="{viz.COLORS["input"]}"') == 2
+
+
+def test_the_lectures_mlp_fits_under_the_default_cap():
+    model = mg.nn.MLP(2, [16, 16, 1], seed=0)
+    y = model([1.0, -2.0])
+    y.backward()
+    src = mg.draw_dot(y, model=model).source
+    params = len(model.parameters())
+    # 33 neurons of three steps, the last one linear; the inputs are numbers, not boxes
+    assert len(value_nodes(src)) == params + 33 * 3 - 1 == 435
+    assert len([c for c in clusters(src) if "neuron" in c]) == 33
+
+
+def test_callable_activation_keeps_dot_and_bias_in_the_cluster():
+    def swish(v):
+        return v * v.sigmoid()
+
+    neuron = mg.nn.Neuron(2, activation=swish, seed=0)
+    y = neuron([1.0, 2.0])
+    cl = clusters(mg.draw_dot(y, model=neuron).source)
+    assert len(cl["cluster_layer1_neuron1"]["nodes"]) == 3 + 2 * 2  # w1 w2 b, dot and +
+
+
 def test_model_that_is_not_a_model_is_refused():
     x = mg.Value(1.0)
     with pytest.raises(TypeError, match="model must be an nn.MLP.*got int"):
@@ -518,6 +566,28 @@ def test_network_with_several_outputs_and_relu():
     assert f"L1N2 [label=<{OPS['sigmoid'].symbol}<BR/>" in src
 
 
+def test_real_mlp_network():
+    model = mg.nn.MLP(2, [16, 16, 1], seed=0)
+    src = mg.draw_network(model).source
+    e = edges(src)
+    assert len(e) == 2 * 16 + 16 * 16 + 16 * 1 + 1
+    ids = re.findall(r"^\s*(\w+) \[label=", src, re.M)
+    assert len(ids) == 2 + 16 + 16 + 1 + 1
+    assert src.count(f"[label=<{OPS['relu'].symbol}<BR/>") == 32
+    assert src.count("[label=<linear<BR/>") == 1
+    # a weight's label is its value
+    w = model.layers[1].neurons[4].w[7]
+    assert re.search(rf'L1N8 -> L2N5 \[label="?{re.escape(f"{w.data:.2f}")}"? ', src)
+
+
+def test_real_layer_and_neuron_networks():
+    src = mg.draw_network(mg.nn.Layer(3, 2, activation="sigmoid", seed=1)).source
+    assert re.findall(r"^\s*(x\d|y\d?) \[", src, re.M) == ["x1", "x2", "x3", "y1", "y2"]
+    assert src.count(f"[label=<{OPS['sigmoid'].symbol}<BR/>") == 2
+    src = mg.draw_network(mg.nn.Neuron(4, activation="gaussian", seed=1), show_weights=False).source
+    assert len(edges(src)) == 4 + 1 and f"[label=<{OPS['gaussian'].symbol}>" in src
+
+
 def test_network_refuses_bad_models():
     with pytest.raises(TypeError, match="draw_network: model must be"):
         mg.draw_network(object())
@@ -618,7 +688,6 @@ def test_import_does_not_import_graphviz():
 
 @needs_dot
 def test_make_pictures_writes_well_formed_svgs(tmp_path):
-    pytest.importorskip("micrograd_tw.nn")
     import runpy
 
     script = runpy.run_path(str(ROOT / "docs" / "make_pictures.py"))
