@@ -640,6 +640,29 @@ def test_displays_inline_in_jupyter():
     assert IPython
 
 
+@needs_dot
+def test_displays_inline_in_a_real_notebook(monkeypatch):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the kernel imports the checkout
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "import micrograd_tw as mg\n"
+            "x = mg.Value(2.0, label='x')\n"
+            "y = (x * 3).tanh(); y.backward()\n"
+            "mg.draw_dot(y)"
+        ),
+        nbformat.v4.new_code_cell("mg.draw_network(mg.nn.MLP(2, [3, 1], seed=0))"),
+    ]
+    nbclient.NotebookClient(nb, timeout=60, resources={"metadata": {"path": str(ROOT)}}).execute()
+    (graph,), (network,) = (c.outputs for c in nb.cells)
+    assert "x" in svg_texts(graph["data"]["image/svg+xml"])
+    assert "tanh" in svg_texts(graph["data"]["image/svg+xml"])
+    assert "x2" in svg_texts(network["data"]["image/svg+xml"])
+
+
 # --------------------------------------------------------- without graphviz
 
 
