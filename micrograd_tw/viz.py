@@ -484,10 +484,11 @@ def draw_dot(
     if params is None:
         param_set = set(_model_parameters(layers))
     else:
-        param_set = set(params)
-        for p in param_set:
+        param_list = list(params)
+        for p in param_list:
             if not isinstance(p, Value):
                 raise TypeError(f"draw_dot: params must be Values, got {type(p).__name__}")
+        param_set = set(param_list)
 
     order = _in_order(roots)
     if max_nodes is not None:

@@ -520,6 +520,8 @@ def test_bad_root_and_rankdir_are_refused():
         mg.draw_dot(mg.Value(1.0), rankdir="XY")
     with pytest.raises(TypeError, match="params must be Values, got float"):
         mg.draw_dot(mg.Value(1.0), params=[1.0])
+    with pytest.raises(TypeError, match="params must be Values, got list"):
+        mg.draw_dot(mg.Value(1.0), params=[[mg.Value(1.0)]])
 
 
 def test_rankdir_reaches_the_graph():
