@@ -21,6 +21,7 @@ from .engine import (
     zero_grad,
 )
 from .gradcheck import gradcheck, numerical_grad
+from .viz import draw_dot, draw_network
 
 __version__ = "0.1.0"
 
@@ -28,5 +29,6 @@ __all__ = [
     "Value", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
     "grad", "sum", "dot", "zero_grad", "toposort",
     "functional", "gradcheck", "numerical_grad",
-    "nn", "optim", "data", "compile",
+    "nn", "optim", "data",
+    "draw_dot", "draw_network", "compile",
 ]
