@@ -3,7 +3,7 @@
     python examples/moons.py                       # STEPS=3 for a quick run
 
 The label is y = ±1 and the loss the hinge (SVM) loss  max(0, 1 − y·f(x)),
-plus a little L2 on the weights; plain SGD with η decaying over the run.
+plus a little L2 on the weights; SGD with momentum, η decaying over the run.
 Writes examples/out/moons.png: the decision boundary and the loss curve.
 """
 
@@ -20,14 +20,14 @@ import micrograd_tw as mg
 
 STEPS = int(os.environ.get("STEPS", 100))  # training steps
 OUT = Path(os.environ.get("OUT", Path(__file__).parent / "out"))
-η0 = 1.0  # the first learning rate; η = η0 · (1 − 0.9 step/STEPS)
+η0 = 0.1  # the first learning rate (momentum 0.9); η = η0 · (1 − 0.9 step/STEPS)
 λ = 1e-4  # L2 weight: λ Σ w²
 GRID = 40
 
 X, labels = mg.data.make_moons(100, noise=0.1, seed=0)
 Y = 2 * labels - 1  # classes 0/1 as targets −1/+1
 model = mg.nn.MLP(2, [16, 16, 1], activation="relu", seed=0)
-opt = mg.optim.SGD(model.parameters(), lr=η0)
+opt = mg.optim.SGD(model.parameters(), lr=η0, momentum=0.9)
 print(model)
 
 losses = []

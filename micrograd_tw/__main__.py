@@ -194,7 +194,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     y.label = "f(x)"
     model.zero_grad()
     y.backward()
-    pictures = {"graph": mg.draw_dot(y), "network": mg.draw_network(model)}
+    pictures = {"graph": mg.draw_dot(y, model=model), "network": mg.draw_network(model)}
     written = []
     have_dot = shutil.which("dot") is not None
     for name, dot in pictures.items():
@@ -268,7 +268,8 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     graph.add_argument("values", nargs="*", metavar="NAME=NUMBER", help=value_help)
     graph.add_argument("-o", "--output", default="graph.svg",
                        help="graph.svg, .png, .pdf (need Graphviz) or .dot (default: graph.svg)")
-    graph.add_argument("--rankdir", choices=("LR", "TB"), default="LR", help="layout direction (default: LR)")
+    graph.add_argument("--rankdir", choices=("LR", "TB", "RL", "BT"), default="LR",
+                       help="layout direction (default: LR, left to right)")
     graph.set_defaults(run=cmd_graph)
 
     check = sub.add_parser("gradcheck", help="compare a formula's derivatives with central differences",
