@@ -44,7 +44,8 @@ for name, η in ETAS.items():
         a = a - η * slope(a)  # the notes' step: a − η L'(a)
         path.append(a)
     paths[name] = path
-    print(f"{name:12s} η = {η:<5} w: " + " → ".join(f"{p:.3f}" for p in path[:6]) + (" ..." if STEPS > 5 else ""))
+    shown = " → ".join(f"{p:.3f}" for p in path[:6]) + (" ..." if STEPS > 5 else "")
+    print(f"{name:12s} η = {η:<5} w: {shown}")
 
 OUT.mkdir(parents=True, exist_ok=True)
 ws = np.linspace(-3, 7, 200)

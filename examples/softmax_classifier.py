@@ -46,7 +46,7 @@ for step in range(STEPS):
     opt.step()
     losses.append(loss.data)
     if step % max(1, STEPS // 10) == 0 or step == STEPS - 1:
-        accuracy = np.mean([max(range(3), key=lambda i, s=s: s[i].data) == t for s, t in zip(scores, y)])
+        accuracy = np.mean([np.argmax([v.data for v in s]) == t for s, t in zip(scores, y)])
         print(f"step {step:4d}  loss {loss.data:.4f}  accuracy {accuracy:.0%}")
 
 # decision regions: the most likely class at every grid point (no graph needed: no_grad)
@@ -54,7 +54,7 @@ lo, hi = X.min(axis=0) - 0.3, X.max(axis=0) + 0.3
 g1, g2 = np.meshgrid(np.linspace(lo[0], hi[0], GRID), np.linspace(lo[1], hi[1], GRID))
 with mg.no_grad():
     region = np.array([
-        max(range(3), key=lambda i, s=model([u, v]): s[i].data) for u, v in zip(g1.ravel(), g2.ravel())
+        int(np.argmax([s.data for s in model([u, v])])) for u, v in zip(g1.ravel(), g2.ravel())
     ]).reshape(g1.shape)
 
 OUT.mkdir(parents=True, exist_ok=True)
