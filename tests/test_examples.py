@@ -145,3 +145,26 @@ def test_demo_without_matplotlib_writes_csv(tmp_path, monkeypatch, capsys):
     rows = (tmp_path / "loss.csv").read_text().splitlines()
     assert rows[0] == "step,loss" and len(rows) == 4
     assert "pip install matplotlib" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- READMEs
+
+
+@pytest.mark.parametrize("readme", ["README.md", "README.zh-TW.md"])
+def test_readme_quick_start_and_usage_example(readme, capsys):
+    text = (ROOT / readme).read_text(encoding="utf-8")
+    assert 'pip install -e ".[dev]" && pytest' in text  # CI runs this exact command
+    assert 'pip install -e ".[examples]" && python -m micrograd_tw demo' in text
+    # The usage example prints what its comments say.
+    code = text.split("```python\nimport micrograd_tw as mg\n", 1)[1].split("```", 1)[0]
+    exec("import micrograd_tw as mg\n" + code, {})  # noqa: S102 - our own README
+    printed = capsys.readouterr().out.splitlines()
+    promised = [line.split("# ", 1)[1] for line in code.splitlines() if line.startswith("print(")]
+    assert printed == promised and len(promised) == 3
+
+
+@pytest.mark.parametrize("readme", ["README.md", "README.zh-TW.md"])
+def test_readme_links_every_example(readme):
+    text = (ROOT / readme).read_text(encoding="utf-8")
+    for example in sorted(p.name for p in EXAMPLES.iterdir() if p.suffix in (".py", ".ipynb")):
+        assert f"(examples/{example})" in text
