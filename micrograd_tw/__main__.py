@@ -163,6 +163,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     if args.steps < 1:
         raise _Exit(f"--steps must be at least 1, got {args.steps}", 2)
+    if args.samples < 1:
+        raise _Exit(f"--samples (k) must be at least 1, got {args.samples}", 2)
     if not (args.lr > 0 and math.isfinite(args.lr)):
         raise _Exit(f"--lr (η) must be a positive number, got {args.lr}", 2)
     out_dir = Path(args.out)
@@ -303,6 +305,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         code, message = 2, str(e)
     except _Exit as e:
         code, message = e.code, str(e)
+    except OSError as e:  # a folder that cannot be made, a file that cannot be written
+        code, message = 1, f"cannot write {e.filename}: {e.strerror}" if e.filename else str(e)
+    except KeyboardInterrupt:
+        code, message = 130, "interrupted"
     print(f"{prog} {args.command}: error: {message}", file=sys.stderr)
     return code
 

@@ -24,7 +24,7 @@ from .engine import Value
 __all__ = ["FormulaError", "Formula", "parse", "parse_number", "parse_assignments", "FUNCTIONS"]
 
 MAX_LENGTH = 500  # characters: a formula is typed by hand, and the limit bounds every cost below
-MAX_DEPTH = 60  # nesting of the syntax tree; evaluation recurses this deep at most
+MAX_DEPTH = 200  # nesting of the syntax tree (a chain a+b+c+... nests too); evaluation recurses this deep
 
 # The engine's one-argument functions, by the name used in formulas.
 FUNCTIONS: dict[str, Callable[[Value], Value]] = {
@@ -168,7 +168,10 @@ def parse(source: str) -> Formula:
     while stack:
         node, depth = stack.pop()
         if depth > MAX_DEPTH:
-            raise FormulaError(f"the formula is nested more than {MAX_DEPTH} levels deep")
+            raise FormulaError(
+                f"the formula is nested more than {MAX_DEPTH} levels deep "
+                "(each operator or function applied to a result adds a level)"
+            )
         stack.extend((child, depth + 1) for child in _check_node(node, source, names))
     return Formula(source, tree, tuple(sorted(names, key=names.__getitem__)))
 
