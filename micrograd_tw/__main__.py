@@ -193,6 +193,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # One sample through the trained network, after backward: every node shows data and grad.
     x = [mg.Value(float(v), label=f"x{i + 1}") for i, v in enumerate(X[0])]
     y = model(x)
+    assert isinstance(y, mg.Value)  # one output neuron: MLP returns a Value
     y.label = "f(x)"
     model.zero_grad()
     y.backward()
