@@ -16,15 +16,17 @@ import builtins
 import contextvars
 import math
 import numbers
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from operator import mul as _mul
-from typing import TYPE_CHECKING, Any, NamedTuple, Union
+from typing import TYPE_CHECKING, Any, NamedTuple, SupportsFloat, Union
 
 from . import ops
 from .ops import BINARY, UNARY, Op
 
-Operand = Union["Value", int, float]  # noqa: UP007 - evaluated at runtime on Python 3.10
+# Any real number works at runtime (int, float, Fraction, numpy scalars).
+Operand = Union["Value", SupportsFloat]  # noqa: UP007 - evaluated at runtime on Python 3.10
 
 
 # ------------------------------------------------------------------ modes
@@ -90,7 +92,9 @@ def _to_float(x: Any, where: str) -> float:
     try:
         return float(x)
     except OverflowError:
-        raise OverflowError(f"{where}: the int is too large for a float ({_short(x)})") from None
+        raise OverflowError(
+            f"{where}: the {type(x).__name__} is too large for a float ({_short(x)})"
+        ) from None
 
 
 def _short(x: Any, limit: int = 40) -> str:
@@ -151,24 +155,25 @@ class Value:
         Each call adds the same amounts again (a per-call gradient is
         propagated, not the accumulated ``.grad``), as PyTorch does for leaves.
         """
-        order, done = _walk(self)
-        anomaly = _mode.get().anomaly
-        # The per-call gradient ∂self/∂node rides in node._mark, which _walk
-        # left holding `done`: the first contribution replaces it, later ones add.
-        self._mark = 1.0
-        for node in reversed(order):
-            g = node._mark
-            node._mark = None
-            node.grad += g
-            if anomaly:
-                _check_gradients(node, g)
-            partials = node._partials
-            i = 0  # indexing is faster here than zip(); partials may be longer than _prev
-            for parent in node._prev:
-                contribution = partials[i] * g
-                mark = parent._mark
-                parent._mark = contribution if mark is done else mark + contribution
-                i += 1
+        with _graph_lock:  # _mark is shared state: one walk at a time
+            order, done = _walk(self)
+            anomaly = _mode.get().anomaly
+            # The per-call gradient ∂self/∂node rides in node._mark, which _walk
+            # left holding `done`: the first contribution replaces it, later ones add.
+            self._mark = 1.0
+            for node in reversed(order):
+                g = node._mark
+                node._mark = None
+                node.grad += g
+                if anomaly:
+                    _check_gradients(node, g)
+                partials = node._partials
+                i = 0  # indexing is faster here than zip(); partials may be longer than _prev
+                for parent in node._prev:
+                    contribution = partials[i] * g
+                    mark = parent._mark
+                    parent._mark = contribution if mark is done else mark + contribution
+                    i += 1
 
     def zero_grad(self) -> None:
         """Set ``grad`` to 0.0."""
@@ -353,16 +358,22 @@ del _name, _row, _dunder
 
 def _datas(items: list[Any], what: str) -> list[float]:
     """Each item's data as a float: a Value's data, or the number itself."""
-    return [
-        x.data if isinstance(x, Value) else x if type(x) is float else _to_float(x, what) for x in items
-    ]
+    try:
+        return [
+            x.data if isinstance(x, Value) else x if type(x) is float else _to_float(x, what) for x in items
+        ]
+    except (TypeError, OverflowError):
+        for i, x in enumerate(items):  # again, slowly, to name the item that is wrong
+            if not isinstance(x, Value):
+                _to_float(x, f"{what}[{i}]")
+        raise
 
 
 def sum(values: Iterable[Operand]) -> Value:  # noqa: A001 - mg.sum is the API name
     """Σ values as one node, however long the list (the notes' Σ)."""
     items = values if type(values) is list else list(values)
     prev = tuple([x for x in items if isinstance(x, Value)])
-    total = _fsum_plain(_datas(items, "sum items"))
+    total = _fsum_plain(_datas(items, "sum"))
     return _node(total, "sum", prev, (1.0,) * len(prev))
 
 
@@ -398,11 +409,20 @@ def dot(ws: Iterable[Operand], xs: Iterable[Operand]) -> Value:
 
 def toposort(root: Value) -> list[Value]:
     """Nodes of root's graph, each after all of its parents (root last)."""
-    return _walk(root)[0]
+    with _graph_lock:
+        return _walk(root)[0]
+
+
+# Walks mark the nodes they visit, and backward carries gradients in those
+# marks, so two walks over graphs that share nodes (parameters, say) must not
+# interleave.  Threads take turns; the GIL would serialise them anyway.
+_graph_lock = threading.RLock()
 
 
 def _walk(root: Value) -> tuple[list[Value], object]:
     """Topological order by iterative depth-first search, and the mark it left.
+
+    Call it holding ``_graph_lock``.
 
     No recursion, so a chain of a million nodes is fine.  Visits are marked on
     the nodes (``_mark``, 8 bytes each) rather than in a set of seen nodes.
@@ -485,7 +505,9 @@ def _value_partials(node: Value) -> tuple[Any, ...]:
 
 def zero_grad(values: Iterable[Value]) -> None:
     """Set ``grad`` to 0.0 on every Value of the list."""
-    for v in values:
+    for i, v in enumerate(values):
+        if not isinstance(v, Value):
+            raise TypeError(f"zero_grad: item {i} is a {type(v).__name__}, not a Value")
         v.grad = 0.0
 
 

@@ -6,6 +6,7 @@ import asyncio
 import gc
 import math
 import operator
+import sys
 import threading
 from decimal import Decimal
 from fractions import Fraction
@@ -679,3 +680,34 @@ def test_backward_after_an_interrupted_backward_is_exact() -> None:
     y.backward()
     assert (x.grad, z.grad, y.grad) == (INF, 3 * 4.0, 1.0)  # ∂/∂z (z³ + √x·z) = 3z² + √x
     assert len(mg.toposort(y)) == 6
+
+
+def test_concurrent_backward_on_graphs_that_share_parameters():
+    """Two threads backpropagating through graphs with shared leaves both get exact gradients."""
+
+    ws = [Value(0.1 * i) for i in range(20)]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def work() -> None:
+        barrier.wait()
+        try:
+            for _ in range(20):
+                # d/dw of Σ w·w over 5 copies is 10·w, accumulated 20 times per thread
+                mg.sum([w * w for w in ws for _ in range(5)]).backward()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        threads = [threading.Thread(target=work) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(old)
+    assert errors == []
+    for w in ws:
+        assert w.grad == pytest.approx(2 * 20 * 10 * w.data, rel=1e-12, abs=1e-12)
