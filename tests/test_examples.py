@@ -168,3 +168,14 @@ def test_readme_links_every_example(readme):
     text = (ROOT / readme).read_text(encoding="utf-8")
     for example in sorted(p.name for p in EXAMPLES.iterdir() if p.suffix in (".py", ".ipynb")):
         assert f"(examples/{example})" in text
+
+
+@pytest.mark.parametrize("readme", ["README.md", "README.zh-TW.md"])
+def test_readme_pictures_exist(readme):
+    import re
+
+    text = (ROOT / readme).read_text(encoding="utf-8")
+    pictures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert len(pictures) >= 3  # a graph after backward, a network diagram, a decision boundary
+    for path in pictures:
+        assert (ROOT / path).is_file(), path
