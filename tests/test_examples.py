@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -172,8 +173,6 @@ def test_readme_links_every_example(readme):
 
 @pytest.mark.parametrize("readme", ["README.md", "README.zh-TW.md"])
 def test_readme_pictures_exist(readme):
-    import re
-
     text = (ROOT / readme).read_text(encoding="utf-8")
     pictures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
     assert len(pictures) >= 3  # a graph after backward, a network diagram, a decision boundary
