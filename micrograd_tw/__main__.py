@@ -90,7 +90,8 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
 
     print(f"f = {formula.source}    at " + ", ".join(f"{n}={_fmt(v)}" for n, v in zip(formula.names, point)))
     print(f"f = {_fmt(root.data)}")
-    rows = [("input", "value", "analytic df/d.", "numeric df/d.", "|difference|", "")]
+    print("df/d(input): analytic by backward(), numeric by central differences")
+    rows = [("input", "value", "analytic", "numeric", "|difference|", "")]
     failed = []
     for name, x, a, n in zip(formula.names, point, analytic, numeric):
         ok = abs(a - n) <= args.atol + args.rtol * abs(n)  # mg.gradcheck's rule; NaN fails

@@ -311,3 +311,13 @@ def test_unwritable_output_is_one_line_exit_1(tmp_path, capsys):
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 2 and all("cannot write" in line for line in err)
     assert blocker.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize("readme", ["README.md", "README.zh-TW.md"])
+def test_readme_gradcheck_transcript_is_what_the_command_prints(readme, capsys):
+    text = (ROOT / readme).read_text(encoding="utf-8")
+    block = text.split("```console\n$ python -m micrograd_tw ", 1)[1].split("```", 1)[0]
+    command, printed = block.split("\n", 1)
+    args = command.split(" ", 1)[0], *command.split('"')[1:2], *command.rsplit('"', 1)[1].split()
+    assert main(list(args)) == 0
+    assert capsys.readouterr().out == printed
