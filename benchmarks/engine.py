@@ -137,7 +137,9 @@ def run(cfg: dict[str, int]) -> dict[str, Any]:
     tw = common.mixed_workload(mg.Value, cfg["mixed_ops"], cfg["mixed_repeats"])
     ref = common.run_micrograd("mixed", n_ops=cfg["mixed_ops"], repeats=cfg["mixed_repeats"])
     agree("mixed graph root", ref["root"], tw["root"], 1e-12)
-    r["grad_diff"] = agree("mixed graph Σ|leaf grads|", ref["leaf_grad_abs_sum"], tw["leaf_grad_abs_sum"], 1e-9)
+    r["grad_diff"] = agree(
+        "mixed graph Σ|leaf grads|", ref["leaf_grad_abs_sum"], tw["leaf_grad_abs_sum"], 1e-9
+    )
     r["build"] = (common.median(ref["build"]), common.median(tw["build"]))
     r["backward"] = (common.median(ref["backward"]), common.median(tw["backward"]))
 

@@ -23,10 +23,9 @@ import sys
 import threading
 from typing import Any
 
+import common  # this file's folder is on sys.path when it runs as a script
 from micrograd.engine import Value
 from micrograd.nn import MLP
-
-import common  # this file's folder is on sys.path when it runs as a script
 
 
 def mlp_step(args: dict[str, Any]) -> dict[str, Any]:
