@@ -6,7 +6,7 @@
     y.backward()            # dy/dx lands in x.grad
 """
 
-from . import functional
+from . import data, functional, nn, optim
 from .engine import (
     Value,
     detect_anomaly,
@@ -27,4 +27,5 @@ __all__ = [
     "Value", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
     "grad", "sum", "dot", "zero_grad", "toposort",
     "functional", "gradcheck", "numerical_grad",
+    "nn", "optim", "data",
 ]

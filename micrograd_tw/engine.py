@@ -12,17 +12,21 @@ reference counting alone, without the cyclic garbage collector.
 
 from __future__ import annotations
 
+import builtins
 import contextvars
 import math
 import numbers
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, NamedTuple, Union
+from operator import mul as _mul
+from typing import TYPE_CHECKING, Any, NamedTuple, SupportsFloat, Union
 
 from . import ops
 from .ops import BINARY, UNARY, Op
 
-Operand = Union["Value", int, float]  # noqa: UP007 - evaluated at runtime on Python 3.10
+# Any real number works at runtime (int, float, Fraction, numpy scalars).
+Operand = Union["Value", SupportsFloat]  # noqa: UP007 - evaluated at runtime on Python 3.10
 
 
 # ------------------------------------------------------------------ modes
@@ -88,7 +92,9 @@ def _to_float(x: Any, where: str) -> float:
     try:
         return float(x)
     except OverflowError:
-        raise OverflowError(f"{where}: the int is too large for a float ({_short(x)})") from None
+        raise OverflowError(
+            f"{where}: the {type(x).__name__} is too large for a float ({_short(x)})"
+        ) from None
 
 
 def _short(x: Any, limit: int = 40) -> str:
@@ -126,7 +132,7 @@ class Value:
     op: str
     _prev: tuple[Value, ...]
     _partials: tuple[Any, ...]
-    _mark: object
+    _mark: Any  # walk marks, then the per-call gradient during backward
 
     def __init__(self, data: Any, label: str = "") -> None:
         if not isinstance(label, str):
@@ -149,16 +155,25 @@ class Value:
         Each call adds the same amounts again (a per-call gradient is
         propagated, not the accumulated ``.grad``), as PyTorch does for leaves.
         """
-        anomaly = _mode.get().anomaly
-        pending: dict[Value, float] = {self: 1.0}  # ∂self/∂node, this call only
-        pop, get = pending.pop, pending.get
-        for node in reversed(toposort(self)):
-            g = pop(node)
-            node.grad += g
-            if anomaly:
-                _check_gradients(node, g)
-            for parent, partial in zip(node._prev, node._partials):
-                pending[parent] = get(parent, 0.0) + partial * g
+        with _graph_lock:  # _mark is shared state: one walk at a time
+            order, done = _walk(self)
+            anomaly = _mode.get().anomaly
+            # The per-call gradient ∂self/∂node rides in node._mark, which _walk
+            # left holding `done`: the first contribution replaces it, later ones add.
+            self._mark = 1.0
+            for node in reversed(order):
+                g = node._mark
+                node._mark = None
+                node.grad += g
+                if anomaly:
+                    _check_gradients(node, g)
+                partials = node._partials
+                i = 0  # indexing is faster here than zip(); partials may be longer than _prev
+                for parent in node._prev:
+                    contribution = partials[i] * g
+                    mark = parent._mark
+                    parent._mark = contribution if mark is done else mark + contribution
+                    i += 1
 
     def zero_grad(self) -> None:
         """Set ``grad`` to 0.0."""
@@ -233,11 +248,12 @@ def _compare_operand(other: Any) -> Any:
 
 
 _new_value = object.__new__
+_fsum_plain = builtins.sum  # left-to-right float sum; `sum` below is mg.sum
 _UNIT_PARTIALS = {1.0: (1.0,), -1.0: (-1.0,)}  # shared: a chain of `+ 1` stores no tuple per node
 
 
 def _node(data: float, op: str, prev: tuple[Value, ...], partials: tuple[Any, ...]) -> Value:
-    """Make a result node.  The hot path of every forward op."""
+    """Make a result node.  (Inlined in the binary operators, which are hotter.)"""
     out = _new_value(Value)
     out.data = data
     out.grad = 0.0
@@ -249,6 +265,11 @@ def _node(data: float, op: str, prev: tuple[Value, ...], partials: tuple[Any, ..
         out._prev = prev
         out._partials = partials
         return out
+    return _finish(out, mode, op, prev, partials)
+
+
+def _finish(out: Value, mode: _Mode, op: str, prev: tuple[Value, ...], partials: tuple[Any, ...]) -> Value:
+    """The rest of _node outside the default mode: no_grad and detect_anomaly."""
     if mode.record:
         out.op, out._prev, out._partials = op, prev, partials
     else:  # no_grad: the result is a leaf, as in PyTorch
@@ -268,8 +289,8 @@ def _unary_method(row: Op) -> Any:
 
     def method(self: Value) -> Value:
         a = self.data
-        out = forward(a)
-        return _node(out, name, (self,), partials(a, out))
+        data = forward(a)
+        return _node(data, name, (self,), partials(a, data))
 
     method.__name__ = name
     method.__doc__ = f"{name} of this value, as a new node."
@@ -284,29 +305,40 @@ def _binary_method(row: Op, reflected: bool) -> Any:
         if isinstance(other, Value):
             a, b = (other, self) if reflected else (self, other)
             ad, bd = a.data, b.data
-            out = forward(ad, bd)
-            return _node(out, name, (a, b), partials(ad, bd, out))
-        c = _constant(other, name)
-        if c is NotImplemented:
-            return NotImplemented
-        x = self.data
-        if reflected:  # c (op) self: self is operand b
-            out = forward(c, x)
-            d = partials(c, x, out)[1]
-            kept_constant = not linear_b
-            position = 0
-        else:  # self (op) c: self is operand a
-            out = forward(x, c)
-            d = partials(x, c, out)[0]
-            kept_constant = not linear_a
-            position = 1
-        # Constants are not nodes.  Where the partial depends on the Value
-        # operand itself (x ** 3), the constant is kept after the partial so
-        # that second derivatives can be taken; otherwise the partial is a
-        # constant too and nothing more is stored.
-        if kept_constant:
-            return _node(out, name, (self,), (d, (position, c)))
-        return _node(out, name, (self,), _UNIT_PARTIALS.get(d) or (d,))
+            data = forward(ad, bd)
+            prev: tuple[Value, ...] = (a, b)
+            parts = partials(ad, bd, data)
+        else:
+            c = other if type(other) is float else _constant(other, name)
+            if c is NotImplemented:
+                return NotImplemented
+            x = self.data
+            if reflected:  # c (op) self: self is operand b
+                data = forward(c, x)
+                d = partials(c, x, data)[1]
+                keep_constant, position = not linear_b, 0
+            else:  # self (op) c: self is operand a
+                data = forward(x, c)
+                d = partials(x, c, data)[0]
+                keep_constant, position = not linear_a, 1
+            # Constants are not nodes.  Where the partial depends on the Value
+            # operand itself (x ** 3), the constant is kept after the partial
+            # for second derivatives; otherwise the partial is a constant too.
+            prev = (self,)
+            parts = (d, (position, c)) if keep_constant else _UNIT_PARTIALS.get(d) or (d,)
+        # _node's body, inlined: this is the hottest path of the engine.
+        out = _new_value(Value)
+        out.data = data
+        out.grad = 0.0
+        out.label = ""
+        out._mark = None
+        mode = _mode.get()
+        if mode is _RECORD:
+            out.op = name
+            out._prev = prev
+            out._partials = parts
+            return out
+        return _finish(out, mode, name, prev, parts)
 
     return method
 
@@ -324,57 +356,80 @@ del _name, _row, _dunder
 # ---------------------------------------------------------------- n-ary nodes
 
 
-def _split(items: Iterable[Any], what: str) -> tuple[list[Any], list[float]]:
-    """The items as a list, and their data as floats (a Value's data, or the number)."""
-    items = list(items)
-    datas = [
-        x.data if isinstance(x, Value) else _to_float(x, f"{what}[{i}]") for i, x in enumerate(items)
-    ]
-    return items, datas
+def _datas(items: list[Any], what: str) -> list[float]:
+    """Each item's data as a float: a Value's data, or the number itself."""
+    try:
+        return [
+            x.data if isinstance(x, Value) else x if type(x) is float else _to_float(x, what) for x in items
+        ]
+    except (TypeError, OverflowError):
+        for i, x in enumerate(items):  # again, slowly, to name the item that is wrong
+            if not isinstance(x, Value):
+                _to_float(x, f"{what}[{i}]")
+        raise
 
 
 def sum(values: Iterable[Operand]) -> Value:  # noqa: A001 - mg.sum is the API name
     """Σ values as one node, however long the list (the notes' Σ)."""
-    items, datas = _split(values, "sum")
-    prev = tuple(x for x in items if isinstance(x, Value))
-    total = 0.0
-    for d in datas:
-        total += d
+    items = values if type(values) is list else list(values)
+    prev = tuple([x for x in items if isinstance(x, Value)])
+    total = _fsum_plain(_datas(items, "sum"))
     return _node(total, "sum", prev, (1.0,) * len(prev))
 
 
 def dot(ws: Iterable[Operand], xs: Iterable[Operand]) -> Value:
-    """Σ wᵢxᵢ as one node: the notes' 總刺激 (total stimulus) of a neuron."""
-    w_items, w_datas = _split(ws, "dot weights")
-    x_items, x_datas = _split(xs, "dot inputs")
-    if len(w_items) != len(x_items):
-        raise ValueError(f"dot: {len(w_items)} weights but {len(x_items)} inputs; they must match")
-    total = 0.0
-    for wd, xd in zip(w_datas, x_datas):
-        total += wd * xd
-    prev: list[Value] = []
-    partials: list[Any] = []
-    for items, other_datas in ((w_items, x_datas), (x_items, w_datas)):
-        for item, other in zip(items, other_datas):
-            if isinstance(item, Value):
-                prev.append(item)
-                partials.append(other)  # ∂(Σ wᵢxᵢ)/∂wᵢ = xᵢ, and ∂/∂xᵢ = wᵢ
-    # The operand pairs follow the partials, for second derivatives.
-    partials.append((tuple(w_items), tuple(x_items)))
-    return _node(total, "dot", tuple(prev), tuple(partials))
+    """Σ wᵢxᵢ as one node: the notes' 總刺激 (total stimulus) of a neuron.
+
+    ∂/∂wᵢ = xᵢ and ∂/∂xᵢ = wᵢ.  The parents are the Value weights, then the
+    Value inputs; the hot path of every neuron, hence list comprehensions.
+    """
+    ws = ws if type(ws) is list else list(ws)
+    xs = xs if type(xs) is list else list(xs)
+    if len(ws) != len(xs):
+        raise ValueError(f"dot: {len(ws)} weights but {len(xs)} inputs; they must match")
+    w_datas = _datas(ws, "dot weights")
+    x_datas = _datas(xs, "dot inputs")
+    total = _fsum_plain(map(_mul, w_datas, x_datas))
+    prev = [w for w in ws if isinstance(w, Value)]
+    partials: list[Any] = (
+        x_datas if len(prev) == len(ws) else [x for w, x in zip(ws, x_datas) if isinstance(w, Value)]
+    )
+    x_values = [x for x in xs if isinstance(x, Value)]
+    if x_values:
+        prev += x_values
+        partials = partials + (
+            w_datas if len(x_values) == len(xs) else [w for x, w in zip(xs, w_datas) if isinstance(x, Value)]
+        )
+    # The operands follow the partials, for second derivatives (see _value_partials).
+    return _node(total, "dot", tuple(prev), (*partials, (tuple(ws), tuple(xs))))
 
 
 # ------------------------------------------------------------ graph walking
 
 
 def toposort(root: Value) -> list[Value]:
-    """Nodes of root's graph, each after all of its parents (root last).
+    """Nodes of root's graph, each after all of its parents (root last)."""
+    with _graph_lock:
+        return _walk(root)[0]
 
-    Iterative depth-first search: a chain of a million nodes needs no
-    recursion.  Visits are marked on the nodes themselves (``_mark``), which
-    costs 8 bytes per node instead of a set of seen nodes.
+
+# Walks mark the nodes they visit, and backward carries gradients in those
+# marks, so two walks over graphs that share nodes (parameters, say) must not
+# interleave.  Threads take turns; the GIL would serialise them anyway.
+_graph_lock = threading.RLock()
+
+
+def _walk(root: Value) -> tuple[list[Value], object]:
+    """Topological order by iterative depth-first search, and the mark it left.
+
+    Call it holding ``_graph_lock``.
+
+    No recursion, so a chain of a million nodes is fine.  Visits are marked on
+    the nodes (``_mark``, 8 bytes each) rather than in a set of seen nodes.
+    The marks are fresh objects on each call, so a mark left by an earlier
+    walk (even one interrupted by an exception) never matches.
     """
-    entered, done = object(), object()  # fresh marks: old ones never match
+    entered, done = object(), object()
     order: list[Value] = []
     stack = [root]
     push, pop, emit = stack.append, stack.pop, order.append
@@ -382,16 +437,16 @@ def toposort(root: Value) -> list[Value]:
         node = stack[-1]
         mark = node._mark
         if mark is done:
-            pop()
+            pop()  # reached again through another consumer
         elif mark is entered or not node._prev:
-            node._mark = done
+            node._mark = done  # every parent is done
             emit(pop())
         else:
             node._mark = entered
             for parent in node._prev:
                 if parent._mark is not done:
                     push(parent)
-    return order
+    return order, done
 
 
 def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> list[Any]:
@@ -450,7 +505,9 @@ def _value_partials(node: Value) -> tuple[Any, ...]:
 
 def zero_grad(values: Iterable[Value]) -> None:
     """Set ``grad`` to 0.0 on every Value of the list."""
-    for v in values:
+    for i, v in enumerate(values):
+        if not isinstance(v, Value):
+            raise TypeError(f"zero_grad: item {i} is a {type(v).__name__}, not a Value")
         v.grad = 0.0
 
 

@@ -128,6 +128,8 @@ def mse_loss(preds: Any, targets: Any, reduction: str = "mean") -> Value:
             raise ValueError(
                 f"mse_loss: sample {i} has {len(p_row)} outputs but its target has {len(t_row)}"
             )
+        if not p_row:
+            raise ValueError(f"mse_loss: sample {i} is empty (no outputs)")
         for p, t in zip(p_row, t_row):
             squares.append((_operand(p, "preds", i) - _operand(t, "targets", i)) ** 2)
     total = engine.sum(squares)

@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .engine import Value, _to_float, grad, no_grad
+from .engine import Value, _to_float, enable_grad, grad
 
 __all__ = ["numerical_grad", "gradcheck"]
 
@@ -22,7 +22,9 @@ def _floats(inputs: Sequence[Any]) -> list[float]:
 
 
 def _evaluate(fn: Callable[..., Any], xs: list[float]) -> float:
-    with no_grad():
+    # Recording stays on: fn may differentiate itself (mg.grad(..., create_graph=True)),
+    # as when second derivatives are checked against differences of first ones.
+    with enable_grad():
         out = fn(*[Value(x) for x in xs])
     if isinstance(out, Value):
         return out.data
@@ -63,14 +65,18 @@ def gradcheck(
 
     Passes when |analytic − numeric| ≤ atol + rtol·|numeric| for every input;
     otherwise raises AssertionError naming the input and both values.  A NaN
-    on either side is a failure, never a pass.
+    at any probe (fn's value, either side) is a failure, never a pass.  fn runs
+    with recording on, even inside ``no_grad``, so it may call ``mg.grad`` itself.
     """
     xs = _floats(inputs)
     numeric = numerical_grad(fn, xs, eps)
     values = [Value(x) for x in xs]
-    out = fn(*values)
+    with enable_grad():
+        out = fn(*values)
     if not isinstance(out, Value):
         raise TypeError(f"gradcheck: fn must return a Value, got {type(out).__name__}")
+    if math.isnan(out.data):
+        raise AssertionError(f"gradcheck: fn gives NaN at the inputs {xs!r}")
     analytic = grad(out, values)
     for i, (a, n) in enumerate(zip(analytic, numeric)):
         if not (abs(a - n) <= atol + rtol * abs(n)):  # written so that NaN fails

@@ -137,16 +137,23 @@ def _log(x: Any) -> Any:
 def _pow(a: Any, b: Any) -> Any:
     if isinstance(a, float) and isinstance(b, float):
         return float_pow(a, b)
-    return a**b
+    try:
+        return a**b
+    except OverflowError:
+        # 1e-5 ** -61 fits but 1e-5 ** -62 in its partial does not: under
+        # create_graph the partial is then the constant ±inf, as on floats.
+        return float_pow(_data(a), _data(b))
 
 
 def _pow_da(a: Any, b: Any, out: Any) -> Any:
-    """∂(a**b)/∂a = b·a^(b−1); 0 where b = 0 (PyTorch), inf at a = 0 with 0 < b < 1."""
+    """∂(a**b)/∂a = b·a^(b−1); at a = 0: 0 for b = 0 (PyTorch), inf for 0 < b < 1.
+
+    Only a = 0 is special-cased: elsewhere b = 0 must stay in the formula, or
+    ∂²(a**b)/∂a∂b = 1/a at b = 0 would be lost under create_graph.
+    """
     bd = _data(b)
-    if bd == 0.0:
-        return 0.0
     if _data(a) == 0.0 and bd < 1.0:
-        return INF  # forward succeeded, so b > 0 here
+        return 0.0 if bd == 0.0 else INF  # forward succeeded, so b >= 0 here
     return b * _pow(a, b - 1.0)
 
 

@@ -1,0 +1,302 @@
+"""Optimisers: gradient descent  θ ← θ − η ∇L(θ)  and its refinements.
+
+    opt = mg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    for step in range(100):
+        loss = ...
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+``step()`` works on the floats ``p.data`` and ``p.grad`` under ``no_grad``:
+an update never becomes part of a graph, so parameters stay leaves and memory
+stays flat however long training runs.  The update rules are PyTorch's.
+
+``state_dict()`` holds the hyperparameters and the per-parameter state (by
+position, as plain JSON-ready lists), so ``load_state_dict`` into an optimiser
+over a fresh model of the same architecture resumes training identically.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .engine import Value, no_grad
+
+__all__ = ["Optimizer", "SGD", "Adam"]
+
+
+def _real(x: Any, what: str) -> float:
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise TypeError(f"{what} must be a real number, got {type(x).__name__} {x!r}")
+    return float(x)
+
+
+def _in_range(x: Any, what: str, low: float, high: float, high_open: bool = True) -> float:
+    """x as a float in [low, high) (or [low, high]); ValueError naming what otherwise (NaN too)."""
+    f = _real(x, what)
+    inside = low <= f < high if high_open else low <= f <= high
+    if not inside:
+        bracket = ")" if high_open else "]"
+        raise ValueError(f"{what} must be in [{low:g}, {high:g}{bracket}, got {f!r}")
+    return f
+
+
+def _non_negative(x: Any, what: str) -> float:
+    """x as a finite float >= 0 (NaN and inf refused)."""
+    return _in_range(x, what, 0.0, math.inf)
+
+
+class Optimizer:
+    """What SGD and Adam share: the parameter list, ``lr``, ``zero_grad`` and state checks."""
+
+    def __init__(self, params: Iterable[Value], lr: float) -> None:
+        if isinstance(params, Value) or not isinstance(params, Iterable):
+            raise TypeError(
+                f"{type(self).__name__}: params must be an iterable of Values such as "
+                f"model.parameters(), got {type(params).__name__}"
+            )
+        self.params: list[Value] = list(params)
+        if not self.params:
+            raise ValueError(f"{type(self).__name__}: the parameter list is empty")
+        seen: set[int] = set()
+        for i, p in enumerate(self.params):
+            if not isinstance(p, Value):
+                raise TypeError(f"{type(self).__name__}: params[{i}] is a {type(p).__name__}, not a Value")
+            if id(p) in seen:  # it would be updated twice per step
+                raise ValueError(f"{type(self).__name__}: params[{i}] appears more than once")
+            seen.add(id(p))
+        self.lr = lr
+
+    @property
+    def lr(self) -> float:
+        """The learning rate η; may be changed between steps (schedules)."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self._lr = _non_negative(value, "lr")
+
+    def zero_grad(self) -> None:
+        """Set every parameter's ``grad`` to 0.0."""
+        for p in self.params:
+            p.grad = 0.0
+
+    def step(self) -> None:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _check_state(self, state: Any, keys: tuple[str, ...]) -> list[str]:
+        """Problems with a state dict's shape: its type tag and its keys."""
+        if not isinstance(state, Mapping):
+            return [f"expected a dict, got {type(state).__name__}"]
+        problems = []
+        if state.get("type") != type(self).__name__:
+            problems.append(f"type is {state.get('type')!r}, expected {type(self).__name__!r}")
+        missing = [k for k in keys if k not in state]
+        extra = [k for k in state if k not in keys and k != "type"]
+        if missing:
+            problems.append(f"missing key(s): {', '.join(missing)}")
+        if extra:
+            problems.append(f"unexpected key(s): {', '.join(map(repr, extra))}")
+        return problems
+
+    def _floats(self, x: Any, what: str, problems: list[str], allow_none: bool = False) -> list[Any]:
+        """A per-parameter list of finite floats (or None where allowed), or [] and a problem."""
+        n = len(self.params)
+        if not isinstance(x, (list, tuple)) or len(x) != n:
+            got = f"{len(x)} entries" if isinstance(x, (list, tuple)) else type(x).__name__
+            problems.append(f"{what}: expected a list of {n} entries (one per parameter), got {got}")
+            return []
+        out: list[Any] = []
+        for i, v in enumerate(x):
+            if v is None and allow_none:
+                out.append(None)
+            elif isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
+                problems.append(f"{what}[{i}]: expected a finite number, got {v!r}")
+            else:
+                out.append(float(v))
+        return out
+
+    def _refuse(self, problems: list[str]) -> None:
+        if problems:
+            raise ValueError(
+                f"{type(self).__name__}.load_state_dict: the state was refused and nothing changed:\n"
+                + "\n".join(f"  - {p}" for p in problems)
+            )
+
+
+def _hyper(problems: list[str], check: Any, *args: Any) -> Any:
+    """check(*args), with its error recorded in problems instead of raised."""
+    try:
+        return check(*args)
+    except (TypeError, ValueError) as e:
+        problems.append(str(e))
+        return None
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, with PyTorch's momentum rule (no dampening).
+
+    With g = ∂L/∂θ + weight_decay·θ and a buffer b per parameter:
+
+        b ← g on the first step, then b ← momentum·b + g
+        θ ← θ − η·b                      (or θ − η·(g + momentum·b) with nesterov)
+
+    Without momentum this is the notes' θ ← θ − η ∂L/∂θ.
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Value],
+        lr: float = 0.01,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+    ) -> None:
+        super().__init__(params, lr)
+        self.momentum = _in_range(momentum, "momentum", 0.0, 1.0)
+        self.weight_decay = _non_negative(weight_decay, "weight_decay")
+        if not isinstance(nesterov, bool):
+            raise TypeError(f"nesterov must be a bool, got {type(nesterov).__name__}")
+        if nesterov and self.momentum == 0.0:
+            raise ValueError("nesterov momentum needs momentum > 0")
+        self.nesterov = nesterov
+        self.momentum_buffer: list[float | None] = [None] * len(self.params)
+
+    def step(self) -> None:
+        """One update of every parameter from its ``grad``."""
+        lr, mu, wd, nesterov = self.lr, self.momentum, self.weight_decay, self.nesterov
+        buffers = self.momentum_buffer
+        with no_grad():
+            for i, p in enumerate(self.params):
+                g = p.grad
+                if wd:
+                    g += wd * p.data
+                if mu:
+                    b = buffers[i]
+                    b = g if b is None else mu * b + g
+                    buffers[i] = b
+                    g = g + mu * b if nesterov else b
+                p.data -= lr * g
+
+    def state_dict(self) -> dict[str, Any]:
+        """Hyperparameters and momentum buffers (None before the first step), JSON-ready."""
+        return {
+            "type": "SGD",
+            "lr": self.lr,
+            "momentum": self.momentum,
+            "weight_decay": self.weight_decay,
+            "nesterov": self.nesterov,
+            "momentum_buffer": list(self.momentum_buffer),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore hyperparameters and buffers; everything is checked before anything changes."""
+        keys = ("lr", "momentum", "weight_decay", "nesterov", "momentum_buffer")
+        problems = self._check_state(state, keys)
+        if problems:
+            self._refuse(problems)
+        lr = _hyper(problems, _non_negative, state["lr"], "lr")
+        mu = _hyper(problems, _in_range, state["momentum"], "momentum", 0.0, 1.0)
+        wd = _hyper(problems, _non_negative, state["weight_decay"], "weight_decay")
+        nesterov = state["nesterov"]
+        if not isinstance(nesterov, bool):
+            problems.append(f"nesterov must be a bool, got {nesterov!r}")
+        elif nesterov and mu == 0.0:
+            problems.append("nesterov momentum needs momentum > 0")
+        buffers = self._floats(state["momentum_buffer"], "momentum_buffer", problems, allow_none=True)
+        self._refuse(problems)
+        self.lr, self.momentum, self.weight_decay, self.nesterov = lr, mu, wd, nesterov
+        self.momentum_buffer = buffers
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba), with bias correction, as PyTorch computes it.
+
+    With g = ∂L/∂θ + weight_decay·θ (L2 decay, as torch.optim.Adam) at step t:
+
+        m ← β₁·m + (1 − β₁)·g          v ← β₂·v + (1 − β₂)·g²
+        θ ← θ − (η / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + eps)
+
+    With eps = 0, a parameter whose gradient has always been 0 is left alone.
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Value],
+        lr: float = 0.001,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(params, lr)
+        self.betas = _betas(betas)
+        self.eps = _non_negative(eps, "eps")
+        self.weight_decay = _non_negative(weight_decay, "weight_decay")
+        self.t = 0  # steps taken, for the bias correction
+        n = len(self.params)
+        self.exp_avg = [0.0] * n  # m: running mean of gradients
+        self.exp_avg_sq = [0.0] * n  # v: running mean of squared gradients
+
+    def step(self) -> None:
+        """One update of every parameter from its ``grad``."""
+        lr, (b1, b2), eps, wd = self.lr, self.betas, self.eps, self.weight_decay
+        self.t += 1
+        step_size = lr / (1.0 - b1**self.t)
+        root_bc2 = math.sqrt(1.0 - b2**self.t)
+        m_list, v_list = self.exp_avg, self.exp_avg_sq
+        with no_grad():
+            for i, p in enumerate(self.params):
+                g = p.grad
+                if wd:
+                    g += wd * p.data
+                m = m_list[i] = b1 * m_list[i] + (1.0 - b1) * g
+                v = v_list[i] = b2 * v_list[i] + (1.0 - b2) * g * g
+                denom = math.sqrt(v) / root_bc2 + eps
+                if denom:
+                    p.data -= step_size * (m / denom)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Hyperparameters, step count and moment estimates, JSON-ready."""
+        return {
+            "type": "Adam",
+            "lr": self.lr,
+            "betas": list(self.betas),
+            "eps": self.eps,
+            "weight_decay": self.weight_decay,
+            "step": self.t,
+            "exp_avg": list(self.exp_avg),
+            "exp_avg_sq": list(self.exp_avg_sq),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore hyperparameters and moments; everything is checked before anything changes."""
+        keys = ("lr", "betas", "eps", "weight_decay", "step", "exp_avg", "exp_avg_sq")
+        problems = self._check_state(state, keys)
+        if problems:
+            self._refuse(problems)
+        lr = _hyper(problems, _non_negative, state["lr"], "lr")
+        betas = _hyper(problems, _betas, state["betas"])
+        eps = _hyper(problems, _non_negative, state["eps"], "eps")
+        wd = _hyper(problems, _non_negative, state["weight_decay"], "weight_decay")
+        t = state["step"]
+        if isinstance(t, bool) or not isinstance(t, numbers.Integral) or t < 0:
+            problems.append(f"step must be an int >= 0, got {t!r}")
+        m = self._floats(state["exp_avg"], "exp_avg", problems)
+        v = self._floats(state["exp_avg_sq"], "exp_avg_sq", problems)
+        if any(x < 0.0 for x in v):
+            problems.append("exp_avg_sq: a running mean of squares cannot be negative")
+        self._refuse(problems)
+        self.lr, self.betas, self.eps, self.weight_decay = lr, betas, eps, wd
+        self.t, self.exp_avg, self.exp_avg_sq = int(t), m, v
+
+
+def _betas(betas: Any) -> tuple[float, float]:
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+    return (_in_range(betas[0], "betas[0]", 0.0, 1.0), _in_range(betas[1], "betas[1]", 0.0, 1.0))

@@ -1,0 +1,308 @@
+"""Optimisers: updates against sequences worked out by hand, errors, state round trips."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+
+import pytest
+
+import micrograd_tw as mg
+from micrograd_tw.nn import MLP
+from micrograd_tw.optim import SGD, Adam
+
+
+def run(opt, p, grads):
+    """Step opt with p.grad set to each gradient in turn; p's data after each step."""
+    out = []
+    for g in grads:
+        p.grad = g
+        opt.step()
+        out.append(p.data)
+    return out
+
+
+# ---------------------------------------------------------------------- SGD
+
+
+def test_sgd_is_the_notes_rule():
+    # w ← w − η ∂L/∂w with η = 0.1 and ∂L/∂w = 2: 1 → 0.8 → 0.6.
+    p = mg.Value(1.0)
+    assert run(SGD([p], lr=0.1), p, [2.0, 2.0]) == pytest.approx([0.8, 0.6], abs=1e-15)
+
+
+def test_sgd_momentum_by_hand():
+    # b₁ = 1, p = 1 − 0.1 = 0.9;  b₂ = 0.9 + 1 = 1.9, p = 0.9 − 0.19 = 0.71;
+    # b₃ = 1.71 + 1 = 2.71, p = 0.71 − 0.271 = 0.439.
+    p = mg.Value(1.0)
+    assert run(SGD([p], lr=0.1, momentum=0.9), p, [1.0] * 3) == pytest.approx([0.9, 0.71, 0.439], abs=1e-14)
+
+
+def test_sgd_nesterov_by_hand():
+    # b₁ = 1, step g + 0.9 b₁ = 1.9: p = 0.81;  b₂ = 1.9, step 1 + 1.71 = 2.71: p = 0.539.
+    p = mg.Value(1.0)
+    opt = SGD([p], lr=0.1, momentum=0.9, nesterov=True)
+    assert run(opt, p, [1.0, 1.0]) == pytest.approx([0.81, 0.539], abs=1e-14)
+
+
+def test_sgd_weight_decay_by_hand():
+    # g = 0 + 0.1 p: p = 1 − 0.1·0.1 = 0.99, then 0.99 − 0.1·0.099 = 0.9801.
+    p = mg.Value(1.0)
+    opt = SGD([p], lr=0.1, weight_decay=0.1)
+    assert run(opt, p, [0.0, 0.0]) == pytest.approx([0.99, 0.9801], abs=1e-14)
+
+
+def test_sgd_momentum_with_weight_decay_by_hand():
+    # g₁ = 1 + 0.5·1 = 1.5, b₁ = 1.5, p = 1 − 0.15 = 0.85;
+    # g₂ = 1 + 0.425 = 1.425, b₂ = 0.9·1.5 + 1.425 = 2.775, p = 0.85 − 0.2775 = 0.5725.
+    p = mg.Value(1.0)
+    opt = SGD([p], lr=0.1, momentum=0.9, weight_decay=0.5)
+    assert run(opt, p, [1.0, 1.0]) == pytest.approx([0.85, 0.5725], abs=1e-14)
+
+
+def test_lr_can_change_between_steps():
+    p = mg.Value(1.0)
+    opt = SGD([p], lr=0.1)
+    run(opt, p, [1.0])
+    opt.lr = 0.5
+    assert run(opt, p, [1.0]) == pytest.approx([0.4], abs=1e-15)
+    with pytest.raises(ValueError, match="lr"):
+        opt.lr = -1.0
+    assert opt.lr == 0.5
+
+
+# --------------------------------------------------------------------- Adam
+
+
+def adam_reference(grads, lr=0.1, b1=0.9, b2=0.999, eps=1e-8, p=1.0, wd=0.0):
+    """Kingma & Ba's algorithm 1 as printed: bias-corrected m̂ and v̂."""
+    m = v = 0.0
+    out = []
+    for t, g in enumerate(grads, start=1):
+        g = g + wd * p
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
+        p -= lr * m_hat / (math.sqrt(v_hat) + eps)
+        out.append(p)
+    return out
+
+
+def test_adam_constant_gradient_moves_lr_per_step():
+    # With bias correction m̂ = g and v̂ = g², so each step is lr·g/(|g| + eps) ≈ lr.
+    p = mg.Value(1.0)
+    assert run(Adam([p], lr=0.1), p, [1.0] * 3) == pytest.approx([0.9, 0.8, 0.7], abs=1e-7)
+
+
+def test_adam_matches_the_papers_algorithm():
+    grads = [1.0, -2.0, 3.0, 0.5, -0.25, 0.0, 4.0]
+    p = mg.Value(1.0)
+    assert run(Adam([p], lr=0.1), p, grads) == pytest.approx(adam_reference(grads), rel=1e-12)
+    p = mg.Value(1.0)
+    opt = Adam([p], lr=0.05, betas=(0.8, 0.99), eps=1e-3, weight_decay=0.1)
+    expected = adam_reference(grads, lr=0.05, b1=0.8, b2=0.99, eps=1e-3, wd=0.1)
+    assert run(opt, p, grads) == pytest.approx(expected, rel=1e-12)
+
+
+def test_adam_honours_eps():
+    # First step: m̂ = 1, √v̂ = 1, so p = 1 − 0.1·1/(1 + eps) = 0.95 with eps = 1.
+    p = mg.Value(1.0)
+    assert run(Adam([p], lr=0.1, eps=1.0), p, [1.0]) == [pytest.approx(0.95, abs=1e-15)]
+
+
+def test_adam_weight_decay_by_hand():
+    # g = 0 + 0.5·1 = 0.5: m̂ = 0.5, √v̂ = 0.5, step = 0.1·0.5/(0.5 + 1e-8).
+    p = mg.Value(1.0)
+    assert run(Adam([p], lr=0.1, weight_decay=0.5), p, [0.0]) == [pytest.approx(0.9, abs=1e-7)]
+
+
+def test_adam_with_zero_eps_and_zero_gradient_stays_finite():
+    p = mg.Value(1.0)
+    assert run(Adam([p], lr=0.1, eps=0.0), p, [0.0, 0.0]) == [1.0, 1.0]
+
+
+# ------------------------------------------------------------------ errors
+
+
+@pytest.mark.parametrize(
+    "make, fragment",
+    [
+        (lambda ps: SGD(ps, lr=-0.1), "lr"),
+        (lambda ps: SGD(ps, lr=math.nan), "lr"),
+        (lambda ps: SGD(ps, lr=math.inf), "lr"),
+        (lambda ps: Adam(ps, lr=-1e-3), "lr"),
+        (lambda ps: Adam(ps, lr=math.nan), "lr"),
+        (lambda ps: SGD(ps, momentum=-0.1), "momentum"),
+        (lambda ps: SGD(ps, momentum=1.0), "momentum"),
+        (lambda ps: SGD(ps, momentum=math.nan), "momentum"),
+        (lambda ps: SGD(ps, nesterov=True), "nesterov"),
+        (lambda ps: SGD(ps, weight_decay=-1.0), "weight_decay"),
+        (lambda ps: Adam(ps, betas=(1.0, 0.999)), r"betas\[0\]"),
+        (lambda ps: Adam(ps, betas=(0.9, -0.1)), r"betas\[1\]"),
+        (lambda ps: Adam(ps, betas=(0.9, 1.5)), r"betas\[1\]"),
+        (lambda ps: Adam(ps, betas=(0.9,)), "pair"),
+        (lambda ps: Adam(ps, eps=-1e-8), "eps"),
+        (lambda ps: Adam(ps, weight_decay=-0.1), "weight_decay"),
+        (lambda ps: SGD([]), "empty"),
+        (lambda ps: Adam(p for p in []), "empty"),
+        (lambda ps: SGD([ps[0], ps[0]]), "more than once"),
+    ],
+)
+def test_construction_errors(make, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        make([mg.Value(1.0)])
+
+
+def test_construction_type_errors():
+    with pytest.raises(TypeError, match=r"model.parameters\(\)"):
+        SGD(mg.Value(1.0))
+    with pytest.raises(TypeError, match=r"params\[1\] is a float"):
+        SGD([mg.Value(1.0), 2.0])
+    with pytest.raises(TypeError, match="lr must be a real number"):
+        SGD([mg.Value(1.0)], lr="0.1")
+
+
+def test_params_may_be_a_generator():
+    model = MLP(2, [3, 1], seed=0)
+    opt = SGD(p for p in model.parameters())
+    assert opt.params == model.parameters()
+
+
+# ---------------------------------------------------- graphs and memory
+
+
+def test_step_adds_nothing_to_any_graph():
+    model = MLP(2, [3, 1], seed=0)
+    for opt in (SGD(model.parameters(), lr=0.1, momentum=0.9), Adam(model.parameters())):
+        model([1.0, -1.0]).backward()
+        opt.step()
+        assert all(p._prev == () and p.op == "" for p in model.parameters())
+        assert all(type(p.data) is float for p in model.parameters())
+
+
+def test_memory_stays_flat_over_thousands_of_steps():
+    model = MLP(2, [4, 1], seed=0)
+    opt = Adam(model.parameters(), lr=0.01)
+
+    def train(steps):
+        for i in range(steps):
+            loss = (model([0.5, -1.0 + i % 3]) - 1.0) ** 2
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+    train(2000)  # fills the interpreter's free lists, whose blocks count as allocated
+    before = sys.getallocatedblocks()
+    train(3000)
+    # A leak of one node (or one float of optimiser state) per step would be > 3000 blocks.
+    assert sys.getallocatedblocks() - before < 300
+    assert all(p._prev == () for p in model.parameters())
+
+
+# ------------------------------------------------------------ state dicts
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda ps: SGD(ps, lr=0.05, momentum=0.9),
+        lambda ps: SGD(ps, lr=0.05, momentum=0.5, nesterov=True, weight_decay=0.01),
+        lambda ps: Adam(ps, lr=0.02, betas=(0.8, 0.95), eps=1e-6, weight_decay=1e-3),
+    ],
+)
+def test_training_resumes_identically(make):
+    X = [[0.1, 0.9], [-0.5, 0.3], [0.8, -0.7]]
+    Y = [1.0, -1.0, 0.5]
+
+    def train(model, opt, steps, lr_decay=False):
+        for _ in range(steps):
+            loss = mg.functional.mse_loss([model(x) for x in X], Y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if lr_decay:
+                opt.lr *= 0.9
+
+    a = MLP(2, [4, 1], activation="tanh", seed=0)
+    opt_a = make(a.parameters())
+    train(a, opt_a, 5, lr_decay=True)
+
+    # Resume from JSON, as a user would from files.
+    model_state = json.loads(json.dumps(a.state_dict()))
+    opt_state = json.loads(json.dumps(opt_a.state_dict()))
+    b = MLP(2, [4, 1], activation="tanh", seed=123)
+    opt_b = make(b.parameters())
+    b.load_state_dict(model_state)
+    opt_b.load_state_dict(opt_state)
+    assert opt_b.lr == opt_a.lr
+
+    train(a, opt_a, 5)
+    train(b, opt_b, 5)
+    assert b.state_dict() == a.state_dict()  # bit for bit
+    assert opt_b.state_dict() == opt_a.state_dict()
+
+
+def test_sgd_state_before_the_first_step():
+    p = mg.Value(1.0)
+    state = SGD([p], lr=0.1, momentum=0.9).state_dict()
+    assert state["momentum_buffer"] == [None]
+    opt = SGD([p], lr=0.3, momentum=0.1)
+    opt.load_state_dict(state)
+    assert run(opt, p, [1.0]) == pytest.approx([0.9], abs=1e-15)
+
+
+def trained(make):
+    model = MLP(2, [2, 1], seed=0)
+    opt = make(model.parameters())
+    model([1.0, 2.0]).backward()
+    opt.step()
+    return model, opt
+
+
+@pytest.mark.parametrize(
+    "make, change, fragment",
+    [
+        (lambda ps: SGD(ps, momentum=0.9), lambda s: s["momentum_buffer"].pop(), "got 8 entries"),
+        (lambda ps: SGD(ps, momentum=0.9), lambda s: s["momentum_buffer"].__setitem__(0, math.nan),
+         r"momentum_buffer\[0\]"),
+        (lambda ps: SGD(ps, momentum=0.9), lambda s: s["momentum_buffer"].__setitem__(1, "0.5"),
+         r"momentum_buffer\[1\]"),
+        (lambda ps: SGD(ps, momentum=0.9), lambda s: s.update(lr=-1.0), "lr"),
+        (lambda ps: SGD(ps, momentum=0.9), lambda s: s.update(momentum=0.0, nesterov=True), "nesterov"),
+        (lambda ps: SGD(ps, momentum=0.9), lambda s: s.update(nesterov="yes"), "nesterov"),
+        (lambda ps: SGD(ps, momentum=0.9), lambda s: s.pop("lr"), "missing key"),
+        (lambda ps: SGD(ps, momentum=0.9), lambda s: s.update(extra=1), "unexpected key"),
+        (lambda ps: SGD(ps, momentum=0.9), lambda s: s.update(type="Adam"), "type is 'Adam'"),
+        (lambda ps: Adam(ps), lambda s: s["exp_avg"].append(0.0), "got 10 entries"),
+        (lambda ps: Adam(ps), lambda s: s["exp_avg_sq"].__setitem__(0, -1.0), "cannot be negative"),
+        (lambda ps: Adam(ps), lambda s: s["exp_avg"].__setitem__(2, math.inf), r"exp_avg\[2\]"),
+        (lambda ps: Adam(ps), lambda s: s.update(step=-1), "step"),
+        (lambda ps: Adam(ps), lambda s: s.update(step=True), "step"),
+        (lambda ps: Adam(ps), lambda s: s.update(betas=[0.9, 1.0]), r"betas\[1\]"),
+        (lambda ps: Adam(ps), lambda s: s.update(eps=math.nan), "eps"),
+    ],
+)
+def test_bad_optimiser_state_is_refused_and_changes_nothing(make, change, fragment):
+    _, opt = trained(make)
+    state = opt.state_dict()
+    change(state)
+    before = json.dumps(opt.state_dict())
+    with pytest.raises(ValueError, match=fragment):
+        opt.load_state_dict(state)
+    assert json.dumps(opt.state_dict()) == before
+
+
+def test_every_state_problem_is_listed():
+    _, opt = trained(lambda ps: Adam(ps))
+    state = opt.state_dict()
+    state.update(lr=-1.0, eps=-1.0, step=-1)
+    with pytest.raises(ValueError) as e:
+        opt.load_state_dict(state)
+    assert all(word in str(e.value) for word in ("lr", "eps", "step"))
+
+
+def test_optimiser_state_is_not_a_dict():
+    _, opt = trained(lambda ps: SGD(ps))
+    with pytest.raises(ValueError, match="expected a dict"):
+        opt.load_state_dict([1, 2])
