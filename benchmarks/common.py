@@ -7,7 +7,7 @@ PyPI) measured in the same run.  micrograd runs in its own virtual environment
 
 This module imports only the standard library when it loads, because the
 micrograd side imports it too, in a virtual environment that holds micrograd
-and nothing else.  numpy is imported inside ``moons`` only.
+and nothing else.  micrograd_tw is imported inside ``moons`` only.
 """
 
 from __future__ import annotations
@@ -106,28 +106,16 @@ def run_micrograd(workload: str, **args: Any) -> dict[str, Any]:
 
 
 def moons(n: int = 100, seed: int = 0, noise: float = 0.1) -> tuple[Any, Any]:
-    """Two interleaving half circles, as scikit-learn's ``make_moons``.
+    """``mg.data.make_moons`` with labels -1.0 / +1.0, the signs of the hinge loss.
 
-    Returns ``(X, y)``: X float64 of shape (n, 2), y float64 labels -1.0 / +1.0
-    (the sign convention of the hinge loss).  Both engines get the same numbers.
+    Returns ``(X, y)``: X float64 of shape (n, 2), y float64.  Both engines get
+    these same numbers (micrograd's side as JSON).  Needs micrograd_tw
+    importable: the benchmark scripts put this checkout first on sys.path.
     """
-    import numpy as np
+    from micrograd_tw.data import make_moons
 
-    rng = np.random.default_rng(seed)
-    n_out = n // 2
-    n_in = n - n_out
-    t_out = np.linspace(0.0, np.pi, n_out)
-    t_in = np.linspace(0.0, np.pi, n_in)
-    X = np.concatenate(
-        [
-            np.stack([np.cos(t_out), np.sin(t_out)], axis=1),
-            np.stack([1.0 - np.cos(t_in), 0.5 - np.sin(t_in)], axis=1),
-        ]
-    )
-    y = np.concatenate([-np.ones(n_out), np.ones(n_in)])
-    X = X + rng.normal(scale=noise, size=X.shape)
-    order = rng.permutation(n)
-    return X[order], y[order]
+    X, labels = make_moons(n, noise=noise, seed=seed)
+    return X, 2.0 * labels - 1.0
 
 
 # -------------------------------------------------------------- timing
