@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -82,24 +82,36 @@ def ensure_micrograd_python() -> Path:
     return python
 
 
-def run_micrograd(workload: str, **args: Any) -> dict[str, Any]:
-    """Run a workload of ``micrograd_workloads.py`` under micrograd 0.1.0; its JSON result.
+def run_workload(python: str | Path, script: str | Path, workload: str, args: dict[str, Any]) -> Any:
+    """Run ``python script workload`` in a fresh process, ``args`` as JSON on stdin; its JSON output.
 
-    ``args`` go to the workload as JSON on standard input.
+    Every measurement of either engine runs in a fresh process, so that no
+    engine inherits the other's heap (the garbage collector's work depends on
+    everything alive in the process).
     """
-    python = ensure_micrograd_python()
     result = subprocess.run(
-        [str(python), str(WORKLOADS), workload],
-        input=json.dumps(args),
-        capture_output=True,
-        text=True,
+        [str(python), str(script), workload], input=json.dumps(args), capture_output=True, text=True
     )
     if result.returncode != 0:
         raise RuntimeError(
-            f"micrograd workload {workload!r} failed (exit {result.returncode}):\n{result.stderr}"
+            f"workload {workload!r} of {Path(script).name} failed (exit {result.returncode}):\n"
+            f"{result.stderr}"
         )
-    answer: dict[str, Any] = json.loads(result.stdout)
+    return json.loads(result.stdout)
+
+
+def run_micrograd(workload: str, **args: Any) -> dict[str, Any]:
+    """Run a workload of ``micrograd_workloads.py`` under micrograd 0.1.0; its JSON result."""
+    answer: dict[str, Any] = run_workload(ensure_micrograd_python(), WORKLOADS, workload, args)
     return answer
+
+
+def serve(workloads: Mapping[str, Callable[[dict[str, Any]], Any]]) -> None:
+    """The other end of ``run_workload``: run the workload named in argv on stdin's JSON args."""
+    if len(sys.argv) != 2 or sys.argv[1] not in workloads:
+        raise SystemExit(f"usage: {Path(sys.argv[0]).name} {{{','.join(workloads)}}} < args.json")
+    args = json.load(sys.stdin)
+    json.dump(workloads[sys.argv[1]](args), sys.stdout)
 
 
 # ------------------------------------------------------------------- data

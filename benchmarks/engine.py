@@ -6,8 +6,10 @@
     python benchmarks/engine.py --profile   # also profile micrograd_tw's training step
 
 micrograd 0.1.0 is installed from PyPI into benchmarks/.venv-micrograd on
-first use and runs there, in a subprocess (benchmarks/micrograd_workloads.py).
-Workloads, each timed several times, the median reported:
+first use.  Each workload runs in a fresh process for either engine
+(benchmarks/micrograd_workloads.py and benchmarks/micrograd_tw_workloads.py,
+the same code where the engines allow), timed in CPU time, several times, and
+the median is reported:
 
 (a) one training step of MLP(2, [16, 16, 1]) on 100 two-moons points: forward
     over all points, hinge loss mean(relu(1 − yᵢ·scoreᵢ)) + 1e-4·Σp², zero_grad,
@@ -24,20 +26,17 @@ Ratios are micrograd's time over micrograd_tw's: above 1 means micrograd_tw is f
 from __future__ import annotations
 
 import cProfile
-import json
 import os
 import platform
 import pstats
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # measure this checkout
+import common
+import micrograd_tw_workloads as tw_side  # puts this checkout first on sys.path
 
-import common  # noqa: E402 - this file's folder is on sys.path when it runs as a script
-
-import micrograd_tw as mg  # noqa: E402
+import micrograd_tw as mg
 
 NOUTS = [16, 16, 1]  # MLP(2, [16, 16, 1]): relu hidden layers, linear output, as micrograd's
 N_POINTS = 100  # two-moons points per step (the whole data set)
@@ -53,44 +52,9 @@ QUICK = {"steps": 3, "mixed_ops": 20_000, "mixed_repeats": 3, "chain_n": 100_000
 TARGET_MLP, TARGET_BUILD, TARGET_BACKWARD, TARGET_BYTES = 20.0, 12.0, 2.0, 200.0
 
 
-# ------------------------------------------------------------ micrograd_tw side
-
-
-def make_model() -> tuple[Any, list[float]]:
-    """The micrograd_tw model and its initial parameters (micrograd starts from the same)."""
-    from micrograd_tw.nn import MLP  # not needed by the --chain-worker processes
-
-    model = MLP(2, NOUTS, seed=SEED)
-    return model, [p.data for p in model.parameters()]
-
-
-def mlp_step_fn(model: Any, X: list[list[float]], y: list[float]) -> Any:
-    """One training step of ``model`` on (X, y), as a function returning the loss."""
-    params = model.parameters()
-
-    def step() -> float:
-        scores = [model(x) for x in X]
-        losses = [(1 - yi * si).relu() for yi, si in zip(y, scores)]
-        data_loss = mg.sum(losses) * (1.0 / len(losses))
-        reg_loss = ALPHA * mg.sum(p * p for p in params)
-        total_loss = data_loss + reg_loss
-        model.zero_grad()
-        total_loss.backward()
-        for p in params:
-            p.data -= LR * p.grad
-        return total_loss.data
-
-    return step
-
-
-def chain_in_fresh_process(n: int) -> dict[str, Any]:
-    """``common.chain_run`` with micrograd_tw's Value, in a fresh python (see --chain-worker)."""
-    result = subprocess.run(
-        [sys.executable, __file__, "--chain-worker", str(n)], capture_output=True, text=True
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"micrograd_tw chain worker failed:\n{result.stderr}")
-    answer: dict[str, Any] = json.loads(result.stdout)
+def run_tw(workload: str, **args: Any) -> dict[str, Any]:
+    """Run a workload of ``micrograd_tw_workloads.py`` in a fresh process; its JSON result."""
+    answer: dict[str, Any] = common.run_workload(sys.executable, tw_side.__file__, workload, args)
     return answer
 
 
@@ -121,21 +85,19 @@ def run(cfg: dict[str, int]) -> dict[str, Any]:
     X_np, y_np = common.moons(N_POINTS, seed=SEED)
     X, y = X_np.tolist(), y_np.tolist()
 
-    # (a) training step
+    # (a) training step, both models starting from micrograd_tw's initial parameters
     log("MLP training step")
-    model, init = make_model()
-    tw = common.time_steps(mlp_step_fn(model, X, y), cfg["steps"], WARMUP)
-    ref = common.run_micrograd(
-        "mlp_step", X=X, y=y, params=init, nouts=NOUTS, steps=cfg["steps"], warmup=WARMUP,
-        lr=LR, alpha=ALPHA,
-    )
+    init = [p.data for p in tw_side.make_mlp(NOUTS).parameters()]
+    mlp_args = {"X": X, "y": y, "params": init, "nouts": NOUTS, "steps": cfg["steps"],
+                "warmup": WARMUP, "lr": LR, "alpha": ALPHA}
+    ref, tw = common.run_micrograd("mlp_step", **mlp_args), run_tw("mlp_step", **mlp_args)
     r["loss_diff"] = max(agree("loss", a, b, 1e-9) for a, b in zip(ref["losses"], tw["losses"]))
     r["mlp"] = (common.median(ref["times"]), common.median(tw["times"]))
 
     # (b), (c) mixed graph
     log("mixed graph")
-    tw = common.mixed_workload(mg.Value, cfg["mixed_ops"], cfg["mixed_repeats"])
-    ref = common.run_micrograd("mixed", n_ops=cfg["mixed_ops"], repeats=cfg["mixed_repeats"])
+    mixed_args = {"n_ops": cfg["mixed_ops"], "repeats": cfg["mixed_repeats"]}
+    ref, tw = common.run_micrograd("mixed", **mixed_args), run_tw("mixed", **mixed_args)
     agree("mixed graph root", ref["root"], tw["root"], 1e-12)
     r["grad_diff"] = agree(
         "mixed graph Σ|leaf grads|", ref["leaf_grad_abs_sum"], tw["leaf_grad_abs_sum"], 1e-9
@@ -149,16 +111,16 @@ def run(cfg: dict[str, int]) -> dict[str, Any]:
     for i in range(cfg["chain_repeats"]):
         log(f"{n:,}-deep chain, repeat {i + 1} of {cfg['chain_repeats']}")
         refs.append(common.run_micrograd("chain", n=n))
-        tws.append(chain_in_fresh_process(n))
+        tws.append(run_tw("chain", n=n))
     for res in refs + tws:
         if res["y"] != n or res["x_grad"] != 1:
             raise SystemExit(f"chain: y = {res['y']!r}, dy/dx = {res['x_grad']!r}; expected {n} and 1")
     for key in ("build", "backward", "rss_growth"):
         r[f"chain_{key}"] = (common.median([x[key] for x in refs]), common.median([x[key] for x in tws]))
-    r["recursion_limit"] = refs[0]["recursion_limit"]
+    r["recursion_limit"] = (refs[0]["recursion_limit"], tws[0]["recursion_limit"])
     r["thread_stack"] = refs[0]["thread_stack_bytes"]
     log("chain under tracemalloc")
-    r["chain_traced"] = common.chain_traced(mg.Value, n)["peak_bytes"]
+    r["chain_traced"] = run_tw("chain_traced", n=n)["peak_bytes"]
     return r
 
 
@@ -216,9 +178,9 @@ def report(r: dict[str, Any], cfg: dict[str, int], quick: bool) -> bool:
     print()
     print(f"Ratio: micrograd / micrograd_tw. Chain: y = x + 1.0 + 1.0 + ... ({n:,} additions), "
           "built then backpropagated once per fresh process.")
-    print(f"- micrograd survives the chain only with sys.setrecursionlimit({r['recursion_limit']:,}) "
+    print(f"- micrograd survives the chain only with sys.setrecursionlimit({r['recursion_limit'][0]:,}) "
           f"and a {r['thread_stack'] >> 20} MiB thread stack: its topological sort recurses once per "
-          f"node. micrograd_tw ran at the default limit ({sys.getrecursionlimit()}).")
+          f"node. micrograd_tw ran at the default limit ({r['recursion_limit'][1]}).")
     print("- micrograd makes 2 nodes per link (it wraps the constant 1.0 in a Value); "
           "micrograd_tw makes 1.")
     print("- RSS growth: rise of the process's peak resident memory over build + backward "
@@ -255,9 +217,8 @@ def load_average() -> str:
 
 def profile(steps: int = 3) -> None:
     """cProfile of micrograd_tw's training step: where its time goes."""
-    X_np, y_np = common.moons(N_POINTS, seed=SEED)
-    model, _ = make_model()
-    step = mlp_step_fn(model, X_np.tolist(), y_np.tolist())
+    X, y = common.moons(N_POINTS, seed=SEED)
+    step = tw_side.mlp_step_fn(tw_side.make_mlp(NOUTS), X.tolist(), y.tolist(), LR, ALPHA)
     step()
     profiler = cProfile.Profile()
     profiler.enable()
@@ -269,9 +230,6 @@ def profile(steps: int = 3) -> None:
 
 
 def main() -> None:
-    if sys.argv[1:2] == ["--chain-worker"]:  # internal: one chain run in this fresh process
-        json.dump(common.chain_run(mg.Value, int(sys.argv[2])), sys.stdout)
-        return
     known = {"--quick", "--check", "--profile"}
     unknown = [a for a in sys.argv[1:] if a not in known]
     if unknown:

@@ -18,7 +18,6 @@ Workloads:
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
 from typing import Any
@@ -94,12 +93,5 @@ def chain(args: dict[str, Any]) -> dict[str, Any]:
 WORKLOADS = {"mlp_step": mlp_step, "mixed": mixed, "chain": chain}
 
 
-def main() -> None:
-    if len(sys.argv) != 2 or sys.argv[1] not in WORKLOADS:
-        raise SystemExit(f"usage: micrograd_workloads.py {{{','.join(WORKLOADS)}}} < args.json")
-    args = json.load(sys.stdin)
-    json.dump(WORKLOADS[sys.argv[1]](args), sys.stdout)
-
-
 if __name__ == "__main__":
-    main()
+    common.serve(WORKLOADS)
