@@ -22,7 +22,8 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +149,31 @@ def timed(fn: Callable[..., Any], *args: Any) -> tuple[float, Any]:
 
 def median(times: Sequence[float]) -> float:
     return statistics.median(times)
+
+
+@contextmanager
+def gc_pauses() -> Iterator[dict[int, list[float]]]:
+    """Record the garbage collector's pauses inside the block: generation -> [count, seconds].
+
+    For profiles: cProfile charges a collection to whatever function happened
+    to allocate when it started, so its share of the time is invisible there.
+    """
+    pauses: dict[int, list[float]] = {0: [0, 0.0], 1: [0, 0.0], 2: [0, 0.0]}
+    started = [0.0]
+
+    def callback(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            started[0] = time.process_time()
+        else:
+            entry = pauses[info["generation"]]
+            entry[0] += 1
+            entry[1] += time.process_time() - started[0]
+
+    gc.callbacks.append(callback)
+    try:
+        yield pauses
+    finally:
+        gc.callbacks.remove(callback)
 
 
 # ------------------------------------------------------------ workloads

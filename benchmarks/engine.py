@@ -26,6 +26,7 @@ Ratios are micrograd's time over micrograd_tw's: above 1 means micrograd_tw is f
 from __future__ import annotations
 
 import cProfile
+import gc
 import os
 import platform
 import pstats
@@ -215,18 +216,47 @@ def load_average() -> str:
         return "n/a"
 
 
-def profile(steps: int = 3) -> None:
-    """cProfile of micrograd_tw's training step: where its time goes."""
+def profile(cfg: dict[str, int], top: int = 15) -> None:
+    """Where micrograd_tw's time goes: cProfile of (a) and (c), the collector's share of (a) and (b).
+
+    Runs in this process; the collector's pauses are CPU time spent in
+    collections (``common.gc_pauses``), which cProfile cannot show.
+    """
     X, y = common.moons(N_POINTS, seed=SEED)
     step = tw_side.mlp_step_fn(tw_side.make_mlp(NOUTS), X.tolist(), y.tolist(), LR, ALPHA)
     step()
+    steps = 3
     profiler = cProfile.Profile()
+    with common.gc_pauses() as pauses:
+        seconds, _ = common.timed(lambda: [step() for _ in range(steps)])
+    print(f"\n(a) {steps} training steps: {common.fmt_time(seconds)}, of which garbage collection "
+          f"{common.fmt_time(sum(p[1] for p in pauses.values()))} {describe(pauses)}")
     profiler.enable()
     for _ in range(steps):
         step()
     profiler.disable()
-    print(f"\ncProfile of {steps} micrograd_tw training steps (top 20 by own time):")
-    pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
+    print(f"cProfile of {steps} training steps, top {top} by own time:")
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
+
+    leaf_data, indices = common.mixed_plan(cfg["mixed_ops"])
+    leaves = [mg.Value(x) for x in leaf_data]
+    gc.collect()
+    with common.gc_pauses() as pauses:
+        seconds, root = common.timed(common.build_mixed, leaves, indices)
+    print(f"(b) build {cfg['mixed_ops']:,} ops: {common.fmt_time(seconds)}, of which garbage collection "
+          f"{common.fmt_time(sum(p[1] for p in pauses.values()))} {describe(pauses)}")
+    profiler = cProfile.Profile()
+    profiler.enable()
+    root.backward()
+    profiler.disable()
+    print(f"\ncProfile of (c) backward on that graph, top {top} by own time:")
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
+
+
+def describe(pauses: dict[int, list[float]]) -> str:
+    return "(" + ", ".join(
+        f"gen {g}: {int(n)} x, {common.fmt_time(t)}" for g, (n, t) in pauses.items()
+    ) + ")"
 
 
 def main() -> None:
@@ -239,7 +269,7 @@ def main() -> None:
     common.ensure_micrograd_python()
     ok = report(run(cfg), cfg, quick)
     if "--profile" in sys.argv:
-        profile()
+        profile(cfg)
     if "--check" in sys.argv and not ok:
         sys.exit(1)
 
