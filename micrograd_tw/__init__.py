@@ -20,6 +20,7 @@ from .engine import (
     zero_grad,
 )
 from .gradcheck import gradcheck, numerical_grad
+from .viz import draw_dot, draw_network
 
 __version__ = "0.1.0"
 
@@ -28,4 +29,5 @@ __all__ = [
     "grad", "sum", "dot", "zero_grad", "toposort",
     "functional", "gradcheck", "numerical_grad",
     "nn", "optim", "data",
+    "draw_dot", "draw_network",
 ]

@@ -1,0 +1,79 @@
+"""Render the README's pictures into docs/images/ (needs Graphviz's `dot`).
+
+    python docs/make_pictures.py             # writes docs/images/*.svg
+    python docs/make_pictures.py --out DIR   # somewhere else
+
+- neuron_graph.svg: the course's neuron y = tanh(w1·x1 + w2·x2 + b) after
+  backward, so each box's grad is dy/d(that value): the chain rule at work.
+- mlp_graph.svg: the computation graph of a small MLP after backward, each
+  neuron's three steps (總刺激 Σ wᵢxᵢ, 偏值 + b, 活化函數 φ) boxed.
+- mlp_network.svg: a 2-3-3-1 MLP as the notes draw it: one edge per weight,
+  blue positive, red negative, wider the larger |w|.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout's micrograd_tw
+
+import graphviz  # noqa: E402
+
+import micrograd_tw as mg  # noqa: E402
+
+OUT = Path(__file__).resolve().parent / "images"
+SEED = 0  # the MLPs' initial weights, fixed so that the pictures do not change between runs
+
+
+def neuron_graph() -> graphviz.Digraph:
+    """The micrograd lecture's neuron, with b chosen so that y = tanh(0.8814) = 1/√2."""
+    x1, x2 = mg.Value(2.0, label="x1"), mg.Value(0.0, label="x2")
+    w1, w2 = mg.Value(-3.0, label="w1"), mg.Value(1.0, label="w2")
+    b = mg.Value(6.8813735870195432, label="b")
+    z = mg.dot([w1, w2], [x1, x2])
+    z.label = "z = Σ wᵢxᵢ"
+    h = z + b
+    h.label = "z + b"
+    y = h.tanh()
+    y.label = "y"
+    y.backward()
+    return mg.draw_dot(y, params=[w1, w2, b], shade_grad=True)
+
+
+def mlp_graph() -> graphviz.Digraph:
+    """A 2-2-1 MLP's loss on one sample, (f(x) − y)², after backward."""
+    model = mg.nn.MLP(2, [2, 1], activation="tanh", seed=SEED)
+    x = [mg.Value(1.0, label="x1"), mg.Value(-2.0, label="x2")]
+    pred = model(x)
+    pred.label = "f(x)"
+    loss = (pred - 0.5) ** 2
+    loss.label = "L"
+    loss.backward()
+    return mg.draw_dot(loss, model=model)
+
+
+def mlp_network() -> graphviz.Digraph:
+    return mg.draw_network(mg.nn.MLP(2, [3, 3, 1], activation="tanh", seed=SEED))
+
+
+PICTURES = {"neuron_graph": neuron_graph, "mlp_graph": mlp_graph, "mlp_network": mlp_network}
+
+
+def main(argv: list[str] | None = None) -> list[Path]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=OUT, help=f"folder for the SVGs (default {OUT})")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, make in PICTURES.items():
+        # outfile= writes only the SVG; the DOT source is not kept next to it.
+        path = Path(make().render(outfile=args.out / f"{name}.svg", cleanup=True))
+        print(f"wrote {path}")
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""One neuron's computation graph before and after backward(), and a network diagram.
+
+    python examples/graph_tour.py
+
+A neuron is the notes' three steps: 總刺激 Σ wᵢxᵢ (one "dot" node), + b (偏值),
+then the activation φ.  Before backward every grad is 0; after it, each box
+shows ∂y/∂(that value).  Writes, in examples/out/: graph_before.svg,
+graph_after.svg and network.svg (or .dot files and a hint without Graphviz).
+"""
+
+import math
+import os
+import shutil
+from pathlib import Path
+
+import micrograd_tw as mg
+
+STEPS = int(os.environ.get("STEPS", 1))  # nothing to train here; kept for the tests' uniform runner
+OUT = Path(os.environ.get("OUT", Path(__file__).parent / "out"))
+FORMAT = "svg" if shutil.which("dot") else "dot"  # without Graphviz, write DOT source
+
+
+def save(graph, name):
+    path = OUT / f"{name}.{FORMAT}"
+    if FORMAT == "dot":
+        path.write_text(graph.source, encoding="utf-8")
+    else:
+        path.write_bytes(graph.pipe(format=FORMAT))
+    print(f"wrote {path}")
+
+
+OUT.mkdir(parents=True, exist_ok=True)
+neuron = mg.nn.Neuron(2, activation="tanh", seed=0)
+x = [mg.Value(1.0, label="x1"), mg.Value(-2.0, label="x2")]
+y = neuron(x)  # φ(w1·x1 + w2·x2 + b)
+y.label = "y"
+
+save(mg.draw_dot(y, model=neuron), "graph_before")  # every grad is still 0
+y.backward()
+save(mg.draw_dot(y, model=neuron), "graph_after")  # now each box holds ∂y/∂(value)
+
+w1, w2 = neuron.w
+print(f"y = {y.data:.4f}")
+for v in (w1, w2, neuron.b, *x):
+    print(f"∂y/∂{v.label} = {v.grad:+.4f}")
+
+# the network of the notes' function learner: 2 inputs → 3 neurons → 1 output
+save(mg.draw_network(mg.nn.MLP(2, [3, 1], activation="tanh", seed=0)), "network")
+
+# checks: the chain rule by hand, ∂y/∂w1 = φ'(z)·x1 = (1 − y²)·x1, ∂y/∂x2 = (1 − y²)·w2
+assert math.isclose(w1.grad, (1 - y.data**2) * 1.0, rel_tol=1e-12)
+assert math.isclose(x[1].grad, (1 - y.data**2) * w2.data, rel_tol=1e-12)
+if FORMAT == "dot":
+    print("hint: install Graphviz (apt install graphviz / brew install graphviz) to get SVG pictures")

@@ -1,0 +1,180 @@
+"""Every example runs (with tiny STEPS) and writes valid pictures; the notebook executes headless."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+TIMEOUT = 300  # a guard against a hang, not a speed check
+HAVE_DOT = shutil.which("dot") is not None
+
+# example -> (STEPS for the test, the pictures it writes)
+RUNS = {
+    "function_learner": (5, ["function_learner.png"]),
+    "gradient_descent": (3, ["gradient_descent.png"]),
+    "activations": (11, ["activations.png"]),
+    "softmax_classifier": (3, ["softmax_classifier.png"]),
+    "moons": (3, ["moons.png"]),
+    "graph_tour": (1, ["graph_before", "graph_after", "network"]),  # .svg, or .dot without Graphviz
+}
+
+
+def run_example(name: str, steps: int, out: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "STEPS": str(steps), "OUT": str(out), "MPLBACKEND": "Agg", **(env or {})}
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return subprocess.run(
+        [sys.executable, str(EXAMPLES / f"{name}.py")],
+        capture_output=True, text=True, encoding="utf-8", env=env, timeout=TIMEOUT,
+    )
+
+
+def assert_png(path: Path) -> None:
+    import matplotlib.image
+
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", path
+    pixels = matplotlib.image.imread(path)  # decodes the whole file
+    assert pixels.shape[0] > 100 and pixels.shape[1] > 100
+    assert pixels.std() > 0.01, f"{path} is blank"
+
+
+def assert_svg(path: Path) -> None:
+    root = ET.parse(path).getroot()  # well-formed XML
+    assert root.tag.endswith("svg")
+    assert len(list(root.iter())) > 10, f"{path} draws almost nothing"
+
+
+def test_every_example_is_covered():
+    scripts = {p.stem for p in EXAMPLES.glob("*.py")}
+    assert scripts == set(RUNS)
+
+
+@pytest.mark.parametrize("name", list(RUNS))
+def test_example_runs_and_writes_pictures(name, tmp_path):
+    steps, pictures = RUNS[name]
+    r = run_example(name, steps, tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "wrote" in r.stdout
+    for picture in pictures:
+        if picture.endswith(".png"):
+            assert_png(tmp_path / picture)
+        elif HAVE_DOT:
+            assert_svg(tmp_path / f"{picture}.svg")
+        else:
+            assert (tmp_path / f"{picture}.dot").read_text(encoding="utf-8").lstrip().startswith("digraph")
+
+
+def test_example_docstrings_say_how_to_run():
+    for script in EXAMPLES.glob("*.py"):
+        doc = script.read_text(encoding="utf-8").split('"""')[1]
+        assert f"python examples/{script.name}" in doc, script.name
+
+
+def test_graph_tour_without_graphviz_writes_dot(tmp_path):
+    # A PATH without Graphviz; the interpreter is called by its full path.
+    r = run_example("graph_tour", 1, tmp_path, env={"PATH": str(tmp_path)})
+    assert r.returncode == 0, r.stderr
+    assert "install Graphviz" in r.stdout
+    for picture in RUNS["graph_tour"][1]:
+        assert (tmp_path / f"{picture}.dot").read_text(encoding="utf-8").lstrip().startswith("digraph")
+
+
+def test_notebook_executes_headless():
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    nb = nbformat.read(EXAMPLES / "interactive.ipynb", as_version=4)
+    # The kernel starts in the checkout, so it imports this micrograd_tw.
+    client = nbclient.NotebookClient(
+        nb, timeout=TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}},
+    )
+    client.execute()  # raises CellExecutionError on any failing cell (the notebook asserts its results)
+    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(images) >= 3  # the neuron and two descents, drawn by the direct calls
+    texts = "".join(o.get("text", "") for o in outputs)
+    assert "∂y/∂w" in texts
+
+
+# ---------------------------------------------------------------- demo
+
+
+def run_demo(out: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, **(env or {})}
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return subprocess.run(
+        [sys.executable, "-m", "micrograd_tw", "demo", "--steps", "5", "--out", str(out), *args],
+        capture_output=True, text=True, encoding="utf-8", env=env, timeout=TIMEOUT,
+    )
+
+
+@pytest.mark.skipif(not HAVE_DOT, reason="Graphviz's dot program is not installed")
+def test_demo_writes_graph_network_and_loss_curve(tmp_path):
+    r = run_demo(tmp_path / "demo")
+    assert r.returncode == 0, r.stderr
+    for name in ("graph.svg", "network.svg"):
+        assert_svg(tmp_path / "demo" / name)
+        assert str(tmp_path / "demo" / name) in r.stdout  # it says where they are
+    assert_png(tmp_path / "demo" / "loss.png")
+    summary = next(line for line in r.stdout.splitlines() if " → " in line)  # "loss 0.1088 → 0.0674"
+    first, last = summary.removeprefix("loss ").split(" → ")
+    assert float(last) < float(first)  # five steps of gradient descent lowered L(θ)
+
+
+def test_demo_without_graphviz_writes_dot_with_a_hint(tmp_path):
+    r = run_demo(tmp_path / "demo", env={"PATH": str(tmp_path)})
+    assert r.returncode == 0, r.stderr
+    for name in ("graph.dot", "network.dot"):
+        assert (tmp_path / "demo" / name).read_text(encoding="utf-8").lstrip().startswith("digraph")
+    assert "install Graphviz" in r.stdout
+
+
+def test_demo_without_matplotlib_writes_csv(tmp_path, monkeypatch, capsys):
+    from micrograd_tw.__main__ import main
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now raises ImportError
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert main(["demo", "--steps", "3", "--out", str(tmp_path)]) == 0
+    rows = (tmp_path / "loss.csv").read_text().splitlines()
+    assert rows[0] == "step,loss" and len(rows) == 4
+    assert "pip install matplotlib" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- READMEs
+
+
+@pytest.mark.parametrize("readme", ["README.md", "README.zh-TW.md"])
+def test_readme_quick_start_and_usage_example(readme, capsys):
+    text = (ROOT / readme).read_text(encoding="utf-8")
+    assert 'pip install -e ".[dev]" && pytest' in text  # CI runs this exact command
+    assert 'pip install -e ".[examples]" && python -m micrograd_tw demo' in text
+    # The usage example prints what its comments say.
+    code = text.split("```python\nimport micrograd_tw as mg\n", 1)[1].split("```", 1)[0]
+    exec("import micrograd_tw as mg\n" + code, {})  # noqa: S102 - our own README
+    printed = capsys.readouterr().out.splitlines()
+    promised = [line.split("# ", 1)[1] for line in code.splitlines() if line.startswith("print(")]
+    assert printed == promised and len(promised) == 3
+
+
+@pytest.mark.parametrize("readme", ["README.md", "README.zh-TW.md"])
+def test_readme_links_every_example(readme):
+    text = (ROOT / readme).read_text(encoding="utf-8")
+    for example in sorted(p.name for p in EXAMPLES.iterdir() if p.suffix in (".py", ".ipynb")):
+        assert f"(examples/{example})" in text
+
+
+@pytest.mark.parametrize("readme", ["README.md", "README.zh-TW.md"])
+def test_readme_pictures_exist(readme):
+    text = (ROOT / readme).read_text(encoding="utf-8")
+    pictures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert len(pictures) >= 3  # a graph after backward, a network diagram, a decision boundary
+    for path in pictures:
+        assert (ROOT / path).is_file(), path
