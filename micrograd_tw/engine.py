@@ -185,12 +185,13 @@ class Value:
                 if a is None:
                     continue
                 b = node._b
-                if b is None or b is _NARY:
-                    if b is None:
-                        a, partials = (a,), (node._da,)
-                    else:
-                        partials = node._da
-                    i = 0
+                if b is None:
+                    contribution = node._da * g
+                    mark = a._mark
+                    a._mark = contribution if mark is done else mark + contribution
+                elif b is _NARY:
+                    partials = node._da
+                    i = 0  # indexing is faster here than zip()
                     for parent in a:
                         contribution = partials[i] * g
                         mark = parent._mark
