@@ -24,6 +24,7 @@ from typing import Any, NoReturn
 import micrograd_tw as mg
 
 from .formula import Formula, FormulaError, parse, parse_assignments
+from .gradcheck import close
 
 GRAPHVIZ_HINT = (
     "install Graphviz's dot program: apt install graphviz (Debian/Ubuntu), brew install graphviz "
@@ -94,7 +95,7 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     rows = [("input", "value", "analytic", "numeric", "|difference|", "")]
     failed = []
     for name, x, a, n in zip(formula.names, point, analytic, numeric):
-        ok = abs(a - n) <= args.atol + args.rtol * abs(n)  # mg.gradcheck's rule; NaN fails
+        ok = close(a, n, args.atol, args.rtol)  # mg.gradcheck's rule; NaN fails
         if not ok:
             failed.append(name)
         rows.append((name, _fmt(x), _fmt(a), _fmt(n), f"{abs(a - n):.2e}", "ok" if ok else "MISMATCH"))

@@ -1,7 +1,7 @@
 """The scalar autograd engine: ``Value``, its graph walk, ``backward`` and ``grad``.
 
-A ``Value`` records the operation that made it, its parents (a tuple: ``x * x``
-has the parent ``x`` twice) and the local partials ∂node/∂parent as floats.
+A ``Value`` records the operation that made it, its parents (``x * x`` has the
+parent ``x`` twice) and the local partials ∂node/∂parent as floats.
 Backward is one loop over the graph in reverse topological order:
 
     ∂L/∂parent += ∂node/∂parent × ∂L/∂node
@@ -120,7 +120,20 @@ class Value:
     ``Value(data, label="")``: data is any real number, stored as a float.
     """
 
-    __slots__ = ("data", "grad", "label", "op", "_prev", "_partials", "_mark")
+    # How a node keeps its parents.  One or two parents, the common case, sit in
+    # slots rather than in a tuple: a tuple is a second object for the cyclic
+    # garbage collector to scan, which was most of the time spent building a
+    # graph, and 48 more bytes per node.
+    #
+    #   leaf               _a = None
+    #   one parent         _a = parent, _b = None,   _da = ∂/∂parent
+    #   two parents        _a, _b = parents,         _da, _db = their partials
+    #   n-ary (sum, dot)   _a = tuple of parents, _b = _NARY, _da = tuple of partials
+    #
+    # _db of a one-parent or n-ary node holds saved operands, when second
+    # derivatives need them (the constant of ``x ** 3``; dot's operands), else None.
+    # ``_prev`` and ``_partials`` give every case as tuples.
+    __slots__ = ("data", "grad", "label", "op", "_a", "_b", "_da", "_db", "_mark")
 
     # numpy scalars and arrays defer to our reflected operators, so
     # ``np.float64(2) * x`` is a Value and not an object array.
@@ -130,8 +143,10 @@ class Value:
     grad: float
     label: str
     op: str
-    _prev: tuple[Value, ...]
-    _partials: tuple[Any, ...]
+    _a: Any
+    _b: Any
+    _da: Any
+    _db: Any
     _mark: Any  # walk marks, then the per-call gradient during backward
 
     def __init__(self, data: Any, label: str = "") -> None:
@@ -141,8 +156,7 @@ class Value:
         self.grad = 0.0
         self.label = label
         self.op = ""
-        self._prev = ()
-        self._partials = ()
+        self._a = self._b = self._da = self._db = None
         self._mark = None
         if _mode.get().anomaly:
             _check_finite(self)
@@ -167,13 +181,29 @@ class Value:
                 node.grad += g
                 if anomaly:
                     _check_gradients(node, g)
-                partials = node._partials
-                i = 0  # indexing is faster here than zip(); partials may be longer than _prev
-                for parent in node._prev:
-                    contribution = partials[i] * g
-                    mark = parent._mark
-                    parent._mark = contribution if mark is done else mark + contribution
-                    i += 1
+                a = node._a
+                if a is None:
+                    continue
+                b = node._b
+                if b is None:
+                    contribution = node._da * g
+                    mark = a._mark
+                    a._mark = contribution if mark is done else mark + contribution
+                elif b is _NARY:
+                    partials = node._da
+                    i = 0  # indexing is faster here than zip()
+                    for parent in a:
+                        contribution = partials[i] * g
+                        mark = parent._mark
+                        parent._mark = contribution if mark is done else mark + contribution
+                        i += 1
+                else:
+                    contribution = node._da * g
+                    mark = a._mark
+                    a._mark = contribution if mark is done else mark + contribution
+                    contribution = node._db * g
+                    mark = b._mark  # read after a's update: x * x has a is b
+                    b._mark = contribution if mark is done else mark + contribution
 
     def zero_grad(self) -> None:
         """Set ``grad`` to 0.0."""
@@ -197,6 +227,30 @@ class Value:
 
     def __pos__(self) -> Value:
         return self
+
+    @property
+    def _prev(self) -> tuple[Value, ...]:
+        """The parents as a tuple (a parent repeats when used twice)."""
+        a, b = self._a, self._b
+        if a is None:
+            return ()
+        if b is None:
+            return (a,)
+        if b is _NARY:
+            return a
+        return (a, b)
+
+    @property
+    def _partials(self) -> tuple[Any, ...]:
+        """One local partial per parent, then the saved operands if any."""
+        a, b, da, db = self._a, self._b, self._da, self._db
+        if a is None:
+            return ()
+        if b is None:
+            return (da,) if db is None else (da, db)
+        if b is _NARY:
+            return da if db is None else (*da, db)
+        return (da, db)
 
     # Comparisons look at .data and return a bool.  __eq__ and __hash__ stay
     # identity based: nodes live in sets and dicts.
@@ -271,11 +325,11 @@ def save_constants() -> Iterator[None]:
 
 _new_value = object.__new__
 _fsum_plain = builtins.sum  # left-to-right float sum; `sum` below is mg.sum
-_UNIT_PARTIALS = {1.0: (1.0,), -1.0: (-1.0,)}  # shared: a chain of `+ 1` stores no tuple per node
+_NARY = object()  # _b of an n-ary node: its parents are the tuple in _a
 
 
-def _node(data: float, op: str, prev: tuple[Value, ...], partials: tuple[Any, ...]) -> Value:
-    """Make a result node.  (Inlined in the binary operators, which are hotter.)"""
+def _node(data: float, op: str, a: Any, b: Any, da: Any, db: Any) -> Value:
+    """Make a result node (layout in Value).  Inlined in the operators, which are hotter."""
     out = _new_value(Value)
     out.data = data
     out.grad = 0.0
@@ -284,18 +338,20 @@ def _node(data: float, op: str, prev: tuple[Value, ...], partials: tuple[Any, ..
     mode = _mode.get()
     if mode is _RECORD:
         out.op = op
-        out._prev = prev
-        out._partials = partials
+        out._a = a
+        out._b = b
+        out._da = da
+        out._db = db
         return out
-    return _finish(out, mode, op, prev, partials)
+    return _finish(out, mode, op, a, b, da, db)
 
 
-def _finish(out: Value, mode: _Mode, op: str, prev: tuple[Value, ...], partials: tuple[Any, ...]) -> Value:
+def _finish(out: Value, mode: _Mode, op: str, a: Any, b: Any, da: Any, db: Any) -> Value:
     """The rest of _node outside the default mode: no_grad and detect_anomaly."""
     if mode.record:
-        out.op, out._prev, out._partials = op, prev, partials
+        out.op, out._a, out._b, out._da, out._db = op, a, b, da, db
     else:  # no_grad: the result is a leaf, as in PyTorch
-        out.op, out._prev, out._partials = "", (), ()
+        out.op, out._a, out._b, out._da, out._db = "", None, None, None, None
     if mode.anomaly:
         _check_finite(out)
     return out
@@ -312,7 +368,21 @@ def _unary_method(row: Op) -> Any:
     def method(self: Value) -> Value:
         a = self.data
         data = forward(a)
-        return _node(data, name, (self,), partials(a, data))
+        da = partials(a, data)[0]
+        out = _new_value(Value)  # _node, inlined
+        out.data = data
+        out.grad = 0.0
+        out.label = ""
+        out._mark = None
+        mode = _mode.get()
+        if mode is _RECORD:
+            out.op = name
+            out._a = self
+            out._b = None
+            out._da = da
+            out._db = None
+            return out
+        return _finish(out, mode, name, self, None, da, None)
 
     method.__name__ = name
     method.__doc__ = f"{name} of this value, as a new node."
@@ -328,8 +398,7 @@ def _binary_method(row: Op, reflected: bool) -> Any:
             a, b = (other, self) if reflected else (self, other)
             ad, bd = a.data, b.data
             data = forward(ad, bd)
-            prev: tuple[Value, ...] = (a, b)
-            parts = partials(ad, bd, data)
+            da, db = partials(ad, bd, data)
         else:
             c = other if type(other) is float else _constant(other, name)
             if c is NotImplemented:
@@ -346,8 +415,7 @@ def _binary_method(row: Op, reflected: bool) -> Any:
             # Constants are not nodes.  Where the partial depends on the Value
             # operand itself (x ** 3), the constant is kept after the partial
             # for second derivatives; otherwise the partial is a constant too.
-            prev = (self,)
-            parts = (d, (position, c)) if keep_constant or _save_constants else _UNIT_PARTIALS.get(d) or (d,)
+            a, b, da, db = self, None, d, (position, c) if keep_constant or _save_constants else None
         # _node's body, inlined: this is the hottest path of the engine.
         out = _new_value(Value)
         out.data = data
@@ -357,10 +425,12 @@ def _binary_method(row: Op, reflected: bool) -> Any:
         mode = _mode.get()
         if mode is _RECORD:
             out.op = name
-            out._prev = prev
-            out._partials = parts
+            out._a = a
+            out._b = b
+            out._da = da
+            out._db = db
             return out
-        return _finish(out, mode, name, prev, parts)
+        return _finish(out, mode, name, a, b, da, db)
 
     return method
 
@@ -396,10 +466,9 @@ def sum(values: Iterable[Operand]) -> Value:  # noqa: A001 - mg.sum is the API n
     items = values if type(values) is list else list(values)
     prev = tuple([x for x in items if isinstance(x, Value)])
     total = _fsum_plain(_datas(items, "sum"))
-    partials: tuple[Any, ...] = (1.0,) * len(prev)
-    if _save_constants and len(prev) != len(items):
-        partials += (tuple(items),)  # the operands, constants included, after the partials
-    return _node(total, "sum", prev, partials)
+    # While tracing, the items (constants included) are saved after the partials.
+    saved = tuple(items) if _save_constants and len(prev) != len(items) else None
+    return _node(total, "sum", prev, _NARY, (1.0,) * len(prev), saved)
 
 
 def dot(ws: Iterable[Operand], xs: Iterable[Operand]) -> Value:
@@ -426,7 +495,7 @@ def dot(ws: Iterable[Operand], xs: Iterable[Operand]) -> Value:
             w_datas if len(x_values) == len(xs) else [w for x, w in zip(xs, w_datas) if isinstance(x, Value)]
         )
     # The operands follow the partials, for second derivatives (see _value_partials).
-    return _node(total, "dot", tuple(prev), (*partials, (tuple(ws), tuple(xs))))
+    return _node(total, "dot", tuple(prev), _NARY, tuple(partials), (tuple(ws), tuple(xs)))
 
 
 # ------------------------------------------------------------ graph walking
@@ -463,14 +532,23 @@ def _walk(root: Value) -> tuple[list[Value], object]:
         mark = node._mark
         if mark is done:
             pop()  # reached again through another consumer
-        elif mark is entered or not node._prev:
+            continue
+        a = node._a
+        if mark is entered or a is None:
             node._mark = done  # every parent is done
             emit(pop())
-        else:
-            node._mark = entered
-            for parent in node._prev:
+            continue
+        node._mark = entered
+        b = node._b
+        if b is _NARY:
+            for parent in a:
                 if parent._mark is not done:
                     push(parent)
+        else:
+            if a._mark is not done:
+                push(a)
+            if b is not None and b._mark is not done:
+                push(b)
     return order, done
 
 

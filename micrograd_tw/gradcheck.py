@@ -13,7 +13,7 @@ from typing import Any
 
 from .engine import Value, _to_float, enable_grad, grad
 
-__all__ = ["numerical_grad", "gradcheck"]
+__all__ = ["numerical_grad", "gradcheck", "close"]
 
 
 def _floats(inputs: Sequence[Any]) -> list[float]:
@@ -36,6 +36,11 @@ def _check_eps(eps: float) -> float:
     if not eps > 0.0 or math.isinf(eps):
         raise ValueError(f"eps must be a positive finite number, got {eps!r}")
     return eps
+
+
+def close(analytic: float, numeric: float, atol: float = 1e-5, rtol: float = 1e-3) -> bool:
+    """The gradcheck rule |analytic − numeric| ≤ atol + rtol·|numeric|; NaN is never close."""
+    return abs(analytic - numeric) <= atol + rtol * abs(numeric)
 
 
 def numerical_grad(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6) -> list[float]:
@@ -79,7 +84,7 @@ def gradcheck(
         raise AssertionError(f"gradcheck: fn gives NaN at the inputs {xs!r}")
     analytic = grad(out, values)
     for i, (a, n) in enumerate(zip(analytic, numeric)):
-        if not (abs(a - n) <= atol + rtol * abs(n)):  # written so that NaN fails
+        if not close(a, n, atol, rtol):
             raise AssertionError(
                 f"gradcheck: the gradient for input {i} (x = {xs[i]!r}) does not match: "
                 f"analytic {a!r}, numeric {n!r} (atol={atol}, rtol={rtol})"

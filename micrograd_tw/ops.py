@@ -16,6 +16,7 @@ This module knows nothing of ``Value``; the engine builds methods from the rows.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -210,7 +211,7 @@ class Op:
 UNARY: dict[str, Op] = {
     op.name: op
     for op in (
-        Op("neg", "-", lambda a: -a, lambda a, out: (-1.0,)),
+        Op("neg", "-", operator.neg, lambda a, out: (-1.0,)),
         Op("abs", "abs", abs, lambda a, out: (_sign(a),)),
         Op("exp", "exp", exp_forward, lambda a, out: (out,)),
         Op("log", "log", log_forward, lambda a, out: (1.0 / a,)),
@@ -225,9 +226,9 @@ UNARY: dict[str, Op] = {
 BINARY: dict[str, Op] = {
     op.name: op
     for op in (
-        Op("+", "+", lambda a, b: a + b, lambda a, b, out: (1.0, 1.0), (True, True)),
-        Op("-", "−", lambda a, b: a - b, lambda a, b, out: (1.0, -1.0), (True, True)),
-        Op("*", "×", lambda a, b: a * b, lambda a, b, out: (b, a), (True, True)),
+        Op("+", "+", operator.add, lambda a, b, out: (1.0, 1.0), (True, True)),
+        Op("-", "−", operator.sub, lambda a, b, out: (1.0, -1.0), (True, True)),
+        Op("*", "×", operator.mul, lambda a, b, out: (b, a), (True, True)),
         Op("/", "÷", div_forward, lambda a, b, out: (1.0 / b, -out / b), (True, False)),
         Op("**", "^", pow_forward, lambda a, b, out: (_pow_da(a, b, out), _pow_db(a, b, out)),
            (False, False)),

@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 
 from . import engine, nn
 from .engine import Value, enable_grad, grad, no_grad
-from .gradcheck import _check_eps, _floats, gradcheck, numerical_grad
+from .gradcheck import _check_eps, _floats, close, gradcheck, numerical_grad
 from .ops import BINARY, OPS, UNARY
 
 __all__ = [
@@ -452,11 +452,6 @@ def _check_tolerances(atol: float, rtol: float) -> None:
             raise ValueError(f"{name} must be >= 0, got {tol!r}")
 
 
-def _close(analytic: float, numeric: float, atol: float, rtol: float) -> bool:
-    """|analytic − numeric| ≤ atol + rtol·|numeric|, written so that NaN fails."""
-    return abs(analytic - numeric) <= atol + rtol * abs(numeric)
-
-
 def _direction(n: int, seed: int | None) -> list[float]:
     """A random unit vector of length n (seeded, so a failure can be reproduced)."""
     rng = random.Random(seed)
@@ -528,7 +523,7 @@ def assert_gradients_match(
     gradient = grad(_output(fn, values, "assert_gradients_match"), values)
     analytic = math.fsum(g * c for g, c in zip(gradient, v))
     numeric = numerical_grad(_along(fn, xs, v), [0.0], eps)[0]
-    if not _close(analytic, numeric, atol, rtol):
+    if not close(analytic, numeric, atol, rtol):
         raise AssertionError(
             f"assert_gradients_match: the derivative along the random direction v = {_short_list(v)} "
             f"(seed={seed}, {len(xs)} inputs at x = {_short_list(xs)}) does not match: "
@@ -590,7 +585,7 @@ def assert_second_derivatives_match(
             return math.fsum(gi * c for gi, c in zip(g, v))
 
         numeric = numerical_grad(slope, [0.0], eps)[0]
-        if not _close(analytic, numeric, atol, rtol):
+        if not close(analytic, numeric, atol, rtol):
             raise fail(
                 f"the second derivative vᵀHv along v = {_short_list(v)} (seed={seed}, x = {_short_list(xs)})",
                 analytic,
@@ -605,7 +600,7 @@ def assert_second_derivatives_match(
 
         numeric_row = numerical_grad(component, xs, eps)
         for j, (a, nv) in enumerate(zip(row, numeric_row)):
-            if not _close(a, nv, atol, rtol):
+            if not close(a, nv, atol, rtol):
                 raise fail(
                     f"∂²f/∂x{i}∂x{j} (x{i} = {xs[i]!r}, x{j} = {xs[j]!r})",
                     a,
