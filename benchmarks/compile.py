@@ -6,7 +6,10 @@ W3 is one training step of micrograd's demo notebook: an MLP 2-16-16-1 (ReLU),
 100 moons points, the mean hinge loss max(0, 1 − y·f(x)) plus α·Σθ², backward,
 and an SGD update.  Every engine starts from the same parameters and data, so
 their losses must agree step by step; the script checks that before it
-reports times.  PyTorch is optional: without it that column is skipped.
+reports times.  micrograd and eager micrograd_tw run their own W3 step of
+``benchmarks/engine.py``, each in a fresh process; compiled and torch run
+here, in interleaved rounds.  Times are CPU time (``common.timed``).
+PyTorch is optional: without it that row is skipped.
 
 Targets (issue 7): compiled ≥ 600× faster than micrograd, and at most 1.5×
 the time of batched PyTorch tensors.
@@ -20,60 +23,35 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/common.py
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # micrograd_tw from this checkout
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # common.py and the workload scripts
+sys.path.insert(0, str(HERE.parent))  # micrograd_tw from this checkout
 
 import common  # noqa: E402
+import micrograd_tw_workloads as tw_side  # noqa: E402
 
 import micrograd_tw as mg  # noqa: E402
 
 N = 100  # moons points
-NOUTS = [16, 16, 1]  # MLP 2-16-16-1
+NOUTS = [16, 16, 1]  # MLP 2-16-16-1: relu hidden layers, linear output, as micrograd's
 LR = 0.05  # η in θ ← θ − η ∂L/∂θ
 ALPHA = 1e-4  # weight of the L2 penalty α·Σθ²
 SEED = 0
-CHECK_STEPS = 4  # steps from the same start whose losses every engine must reproduce
 QUICK = common.quick_mode()
-ROUNDS = 2 if QUICK else 5  # the fast engines run in interleaved rounds: load changes hit all alike
-STEPS = {"micrograd": 3 if QUICK else 10, "eager": 3 if QUICK else 10, "compiled": 100 if QUICK else 400,
-         "torch": 100 if QUICK else 400}
-
-
-def fresh_model(init: list[float]) -> Any:
-    model = mg.nn.MLP(2, NOUTS, seed=SEED)
-    for p, value in zip(model.parameters(), init):
-        p.data = value
-    return model
-
-
-def eager_step(X: np.ndarray, y: np.ndarray, init: list[float]) -> Any:
-    """micrograd_tw, one scalar graph for the whole batch (as micrograd's demo)."""
-    model = fresh_model(init)
-    params = model.parameters()
-    rows = X.tolist()
-    targets = y.tolist()
-
-    def step() -> float:
-        scores = [model([mg.Value(a), mg.Value(b)]) for a, b in rows]
-        losses = [(1 + -t * s).relu() for t, s in zip(targets, scores)]
-        total = mg.sum(losses) * (1.0 / len(losses)) + ALPHA * mg.sum(p * p for p in params)
-        mg.zero_grad(params)
-        total.backward()
-        for p in params:
-            p.data -= LR * p.grad
-        return total.data
-
-    return step
+CHECK_STEPS = 4  # steps from the same start whose losses every engine must reproduce
+ROUNDS = 2 if QUICK else 5  # compiled and torch run in interleaved rounds: load changes hit both alike
+STEPS = {"micrograd": 3 if QUICK else 7, "eager": 5 if QUICK else 15, "compiled": 100 if QUICK else 500,
+         "torch": 100 if QUICK else 500}
 
 
 def compiled_step(X: np.ndarray, y: np.ndarray, init: list[float]) -> Any:
     """micrograd_tw with mg.compile: the per-sample loss traced once, replayed over the batch."""
-    model = fresh_model(init)
+    model = tw_side.make_mlp(NOUTS, init)
     params = model.parameters()
 
     def loss_fn(x1: mg.Value, x2: mg.Value, t: mg.Value) -> mg.Value:
         # The mean over rows of hinge + penalty is the demo's mean hinge + penalty.
-        return (1 + -t * model([x1, x2])).relu() + ALPHA * mg.sum(p * p for p in params)
+        return (1 - t * model([x1, x2])).relu() + ALPHA * mg.sum([p * p for p in params])
 
     fast = mg.compile(loss_fn)
     columns = (X[:, 0], X[:, 1], y)
@@ -97,11 +75,12 @@ def torch_step(X: np.ndarray, y: np.ndarray, init: list[float]) -> Any:
     # One thread: times are CPU time of this process (common.timed), and a pool of
     # threads waiting for work would count against torch; numpy here uses one thread too.
     torch.set_num_threads(1)
-    model = fresh_model(init)  # its parameters, layer by layer, as weight matrices and bias vectors
+    model = tw_side.make_mlp(NOUTS, init)  # its parameters as weight matrices and bias vectors
     tensors = []
     for layer in model.layers:
-        tensors.append(torch.tensor([[w.data for w in n.w] for n in layer.neurons], dtype=torch.float64))
-        tensors.append(torch.tensor([n.b.data for n in layer.neurons], dtype=torch.float64))
+        weights = [[w.data for w in n.w] for n in layer.neurons]
+        biases = [n.b.data for n in layer.neurons]
+        tensors += [torch.tensor(weights, dtype=torch.float64), torch.tensor(biases, dtype=torch.float64)]
     for t in tensors:
         t.requires_grad_(True)
     Xt = torch.tensor(X, dtype=torch.float64)
@@ -128,8 +107,8 @@ def torch_step(X: np.ndarray, y: np.ndarray, init: list[float]) -> Any:
 
 def main() -> None:
     X, y = common.moons(N, seed=SEED)
-    init = [p.data for p in mg.nn.MLP(2, NOUTS, seed=SEED).parameters()]
-    makers = {"eager": eager_step, "compiled": compiled_step}
+    init = [p.data for p in tw_side.make_mlp(NOUTS).parameters()]
+    makers = {"compiled": compiled_step}
     try:
         import torch
 
@@ -138,28 +117,32 @@ def main() -> None:
     except ImportError:
         torch_version = None
 
-    # Every engine, from the same start, must follow the same losses.
-    check_losses: dict[str, list[float]] = {}
+    # The eager engines run their own W3 step (micrograd_workloads.py, micrograd_tw_workloads.py),
+    # each in a fresh process, as benchmarks/engine.py measures them.
+    args = {"X": X.tolist(), "y": y.tolist(), "params": init, "nouts": NOUTS, "warmup": 1, "lr": LR,
+            "alpha": ALPHA}
+    runs = {
+        "micrograd": common.run_micrograd("mlp_step", **args, steps=STEPS["micrograd"]),
+        "eager": common.run_workload(sys.executable, HERE / "micrograd_tw_workloads.py", "mlp_step",
+                                     {**args, "steps": STEPS["eager"]}),
+    }
+
+    # Every engine, from the same start, must follow the same losses: they did the same work.
+    losses = {name: list(run["losses"][:CHECK_STEPS]) for name, run in runs.items()}
     for name, make in makers.items():
         step = make(X, y, init)
-        check_losses[name] = [step() for _ in range(CHECK_STEPS)]
-    # micrograd's first 1 + STEPS losses (warmup, then timed steps) start from the same parameters.
-    mg_run = common.run_micrograd(
-        "mlp_step", X=X.tolist(), y=y.tolist(), params=init, nouts=NOUTS,
-        steps=STEPS["micrograd"], warmup=1, lr=LR, alpha=ALPHA,
-    )
-    check_losses["micrograd"] = mg_run["losses"][:CHECK_STEPS]
-    base = np.array(check_losses["eager"])
+        losses[name] = [step() for _ in range(CHECK_STEPS)]
+    base = np.array(losses["eager"])
     print(f"W3 step: MLP 2-{'-'.join(map(str, NOUTS))}, {N} moons points, hinge + {ALPHA}·Σθ², SGD η={LR}")
-    print(f"losses of the first {CHECK_STEPS} steps, largest relative difference from eager:")
-    for name, losses in check_losses.items():
-        diff = float(np.max(np.abs(np.array(losses) - base) / np.abs(base)))
+    print(f"losses of the first {CHECK_STEPS} steps, largest relative difference from eager micrograd_tw:")
+    for name, ls in losses.items():
+        diff = float(np.max(np.abs(np.array(ls) - base) / np.abs(base)))
         print(f"  {name:10s} {diff:.1e}")
-        if diff > 1e-9:
-            raise SystemExit(f"{name} does not follow the eager losses: {losses} vs {list(base)}")
+        if not diff <= 1e-9:
+            raise SystemExit(f"{name} does not follow the eager losses: {ls} vs {list(base)}")
 
-    # Timing: micrograd in its own process; the others interleaved, round by round.
-    times: dict[str, list[float]] = {"micrograd": list(mg_run["times"])}
+    # Compiled and torch in this process, round by round.
+    times: dict[str, list[float]] = {name: list(run["times"]) for name, run in runs.items()}
     steps = {name: make(X, y, init) for name, make in makers.items()}
     for name in steps:
         times[name] = []
@@ -171,15 +154,14 @@ def main() -> None:
     rows = []
     for name in ("micrograd", "eager", "compiled", "torch"):
         if name not in med:
-            rows.append([name, "skipped (torch is not installed)", "", ""])
+            rows.append([name, "skipped: torch is not installed", "", ""])
             continue
         vs_torch = f"{med[name] / med['torch']:.2f}" if "torch" in med else "-"
         rows.append([name, common.fmt_time(med[name]), f"{med['micrograd'] / med[name]:.0f}×", vs_torch])
     print()
-    common.print_table(["engine", "median step", "faster than micrograd", "time / torch"], rows)
+    common.print_table(["engine", "median step (CPU)", "faster than micrograd", "time / torch"], rows)
     print()
-    speedup = med["micrograd"] / med["compiled"]
-    print(f"compiled vs micrograd: {speedup:.0f}× faster (target ≥ 600×)")
+    print(f"compiled vs micrograd: {med['micrograd'] / med['compiled']:.0f}× faster (target ≥ 600×)")
     if "torch" in med:
         ratio = med["compiled"] / med["torch"]
         print(f"compiled / torch (PyTorch {torch_version}): {ratio:.2f} of its time (target ≤ 1.5)")
