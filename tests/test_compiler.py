@@ -668,3 +668,33 @@ def test_nan_and_inf_propagate_without_error():
     p = mg.Value(1.0)
     x = [math.nan, math.inf, -math.inf, 1.0]
     check(lambda a: (a * p).tanh() + (a * p).relu() * 0.5, [x], [p])
+
+
+# ------------------------------------------------------------------ the benchmark
+
+
+def _benchmark_module():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "compile.py"
+    spec = importlib.util.spec_from_file_location("benchmark_compile", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("engine", ["compiled", "torch"])
+def test_benchmark_steps_follow_the_eager_w3_step(engine):
+    bench = _benchmark_module()
+    if engine == "torch":
+        pytest.importorskip("torch")
+    X, y = bench.common.moons(20, seed=1)
+    init = [p.data for p in bench.tw_side.make_mlp(bench.NOUTS).parameters()]
+    eager = bench.tw_side.mlp_step_fn(
+        bench.tw_side.make_mlp(bench.NOUTS, init), X.tolist(), y.tolist(), bench.LR, bench.ALPHA
+    )
+    make = bench.compiled_step if engine == "compiled" else bench.torch_step
+    step = make(X, y, init)
+    for _ in range(3):
+        assert_close(step(), eager())
