@@ -391,31 +391,34 @@ def _unary_method(row: Op) -> Any:
 
 def _binary_method(row: Op, reflected: bool) -> Any:
     forward, partials, name = row.forward, row.partials, row.name
-    linear_a, linear_b = row.linear
+    # Constants are not nodes.  Where the partial with respect to the Value
+    # operand depends on that operand itself (x ** 3), the constant is saved in
+    # _db for second derivatives; otherwise the partial is a constant too.
+    keep_constant = not row.linear[0 if not reflected else 1]
+    position = 0 if reflected else 1  # where the constant stands
 
     def method(self: Value, other: Any) -> Value:
         if isinstance(other, Value):
-            a, b = (other, self) if reflected else (self, other)
-            ad, bd = a.data, b.data
+            if reflected:  # only on an explicit call: Python tries other.__op__ first
+                self, other = other, self
+            ad = self.data
+            bd = other.data
             data = forward(ad, bd)
             da, db = partials(ad, bd, data)
+            b = other
         else:
             c = other if type(other) is float else _constant(other, name)
             if c is NotImplemented:
                 return NotImplemented
             x = self.data
-            if reflected:  # c (op) self: self is operand b
+            if reflected:  # c (op) self
                 data = forward(c, x)
-                d = partials(c, x, data)[1]
-                keep_constant, position = not linear_b, 0
-            else:  # self (op) c: self is operand a
+                da = partials(c, x, data)[1]
+            else:  # self (op) c
                 data = forward(x, c)
-                d = partials(x, c, data)[0]
-                keep_constant, position = not linear_a, 1
-            # Constants are not nodes.  Where the partial depends on the Value
-            # operand itself (x ** 3), the constant is kept after the partial
-            # for second derivatives; otherwise the partial is a constant too.
-            a, b, da, db = self, None, d, (position, c) if keep_constant or _save_constants else None
+                da = partials(x, c, data)[0]
+            b = None
+            db = (position, c) if keep_constant or _save_constants else None
         # _node's body, inlined: this is the hottest path of the engine.
         out = _new_value(Value)
         out.data = data
@@ -425,12 +428,12 @@ def _binary_method(row: Op, reflected: bool) -> Any:
         mode = _mode.get()
         if mode is _RECORD:
             out.op = name
-            out._a = a
+            out._a = self
             out._b = b
             out._da = da
             out._db = db
             return out
-        return _finish(out, mode, name, a, b, da, db)
+        return _finish(out, mode, name, self, b, da, db)
 
     return method
 
