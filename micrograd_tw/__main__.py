@@ -24,7 +24,7 @@ from typing import Any, NoReturn
 import micrograd_tw as mg
 
 from .formula import Formula, FormulaError, parse, parse_assignments
-from .gradcheck import close
+from .gradcheck import check_tolerances, close
 
 GRAPHVIZ_HINT = (
     "install Graphviz's dot program: apt install graphviz (Debian/Ubuntu), brew install graphviz "
@@ -73,10 +73,10 @@ def _fmt(x: float) -> str:
 
 def cmd_gradcheck(args: argparse.Namespace) -> int:
     """Print each input's analytic and numeric derivative; exit 1 on a mismatch."""
-    for name in ("atol", "rtol"):
-        tol = getattr(args, name)
-        if not (tol >= 0 and math.isfinite(tol)):
-            raise _Exit(f"--{name} must be a number >= 0, got {tol}", 2)
+    try:
+        check_tolerances(args.atol, args.rtol)
+    except ValueError as e:
+        raise _Exit(f"--{e}", 2) from None
     formula, leaves, root = _build(args.formula, args.values)
     if not formula.names:
         raise FormulaError("the formula has no variables to differentiate")

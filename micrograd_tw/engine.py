@@ -104,8 +104,11 @@ def _short(x: Any, limit: int = 40) -> str:
 
 def _constant(x: Any, op: str) -> Any:
     """An operand that is not a Value, as a float; NotImplemented if it is not a number."""
-    if type(x) is float:
-        return x
+    if type(x) is int:  # the common `x * 2`, `1 - x`: skip the numbers.Real check
+        try:
+            return float(x)
+        except OverflowError:
+            pass  # _to_float below says so
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
         return NotImplemented  # Python then raises TypeError naming both types
     return _to_float(x, f"operand of {op!r}")

@@ -13,7 +13,7 @@ from typing import Any
 
 from .engine import Value, _to_float, enable_grad, grad
 
-__all__ = ["numerical_grad", "gradcheck", "close"]
+__all__ = ["numerical_grad", "gradcheck", "close", "check_tolerances"]
 
 
 def _floats(inputs: Sequence[Any]) -> list[float]:
@@ -36,6 +36,13 @@ def _check_eps(eps: float) -> float:
     if not eps > 0.0 or math.isinf(eps):
         raise ValueError(f"eps must be a positive finite number, got {eps!r}")
     return eps
+
+
+def check_tolerances(atol: float, rtol: float) -> None:
+    """ValueError unless atol and rtol are finite numbers >= 0 (NaN is refused)."""
+    for name, tol in (("atol", atol), ("rtol", rtol)):
+        if not 0.0 <= _to_float(tol, name) < math.inf:
+            raise ValueError(f"{name} must be a finite number >= 0, got {tol!r}")
 
 
 def close(analytic: float, numeric: float, atol: float = 1e-5, rtol: float = 1e-3) -> bool:
@@ -73,6 +80,7 @@ def gradcheck(
     at any probe (fn's value, either side) is a failure, never a pass.  fn runs
     with recording on, even inside ``no_grad``, so it may call ``mg.grad`` itself.
     """
+    check_tolerances(atol, rtol)
     xs = _floats(inputs)
     numeric = numerical_grad(fn, xs, eps)
     values = [Value(x) for x in xs]

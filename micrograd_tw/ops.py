@@ -219,7 +219,7 @@ UNARY: dict[str, Op] = {
         Op("relu", "ReLU", relu, lambda a, out: (_step(a),)),
         Op("sigmoid", "σ", sigmoid, lambda a, out: (out * (1.0 - out),)),
         Op("tanh", "tanh", math.tanh, lambda a, out: (1.0 - out * out,)),
-        Op("gaussian", "exp(-x²)", gaussian, lambda a, out: (-2.0 * a * out,)),
+        Op("gaussian", "exp(-x²)", gaussian, lambda a, out: (-2.0 * (a * out),)),  # a·out never overflows
     )
 }
 

@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 
 from . import engine, nn
 from .engine import Value, enable_grad, grad, no_grad
-from .gradcheck import _check_eps, _floats, close, gradcheck, numerical_grad
+from .gradcheck import _check_eps, _floats, check_tolerances, close, gradcheck, numerical_grad
 from .ops import BINARY, OPS, UNARY
 
 __all__ = [
@@ -446,12 +446,6 @@ def _draw_expression(
 # ------------------------------------------------------------------- checks
 
 
-def _check_tolerances(atol: float, rtol: float) -> None:
-    for name, tol in (("atol", atol), ("rtol", rtol)):
-        if not tol >= 0.0:  # written so that NaN is refused
-            raise ValueError(f"{name} must be >= 0, got {tol!r}")
-
-
 def _direction(n: int, seed: int | None) -> list[float]:
     """A random unit vector of length n (seeded, so a failure can be reproduced)."""
     rng = random.Random(seed)
@@ -508,7 +502,7 @@ def assert_gradients_match(
       gives v and ``seed`` (rerun with ``directional=False`` to find the input).
     - ``directional=None`` (default): per input up to 16 inputs, else directional.
     """
-    _check_tolerances(atol, rtol)
+    check_tolerances(atol, rtol)
     eps = _check_eps(eps)
     xs = _floats(inputs)
     if directional is None:
@@ -558,7 +552,7 @@ def assert_second_derivatives_match(
     it compares vᵀHv with the derivative of ∇f(x+tv)·v at t = 0.
     ``directional=None``: per entry up to 16 inputs.
     """
-    _check_tolerances(atol, rtol)
+    check_tolerances(atol, rtol)
     eps = _check_eps(eps)
     xs = _floats(inputs)
     if directional is None:

@@ -80,7 +80,7 @@ REFUSALS = [
     ("central-difference-outside-domain", ["gradcheck", "sqrt(x)", "x=0"], "cannot take central differences"),
     ("bad-eps", ["gradcheck", "x", "x=1", "--eps", "0"], "eps must be a positive"),
     ("bad-eps-text", ["gradcheck", "x", "x=1", "--eps", "abc"], "invalid float value"),
-    ("bad-atol", ["gradcheck", "x", "x=1", "--atol", "-1"], "--atol must be a number >= 0"),
+    ("bad-atol", ["gradcheck", "x", "x=1", "--atol", "-1"], "--atol must be a finite number >= 0"),
     ("leading-minus", ["gradcheck", "-x*w", "x=1", "w=2"], "goes after --"),
     ("graph-attribute", ["graph", "x.__class__", "x=1", "-o", "g.dot"], "an attribute is not allowed"),
     ("graph-extension", ["graph", "x", "x=1", "-o", "graph.txt"], "must end in .svg"),

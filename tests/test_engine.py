@@ -711,3 +711,13 @@ def test_concurrent_backward_on_graphs_that_share_parameters():
     assert errors == []
     for w in ws:
         assert w.grad == pytest.approx(2 * 20 * 10 * w.data, rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("x", [1e308, -1e308, 1e160])
+def test_gaussian_gradient_is_finite_far_out(x: float) -> None:
+    """exp(-x²) underflows to 0 and so does its derivative -2x·exp(-x²): no inf·0 = NaN."""
+    v = Value(x)
+    y = v.gaussian()
+    y.backward()
+    assert y.data == 0.0
+    assert v.grad == 0.0

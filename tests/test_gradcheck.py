@@ -188,3 +188,11 @@ def test_numerical_grad_matches_torch_gradcheck_on_the_same_function() -> None:
     theirs = torch.autograd.grad(f_torch(*args), args)
     assert ours == pytest.approx([t.item() for t in theirs], rel=1e-8)
     assert mg.gradcheck(f, [0.8, -1.3])
+
+
+@pytest.mark.parametrize("bad", [{"atol": float("nan")}, {"rtol": -1.0}, {"atol": float("inf")}])
+def test_gradcheck_refuses_bad_tolerances(bad: dict) -> None:
+    """A NaN, negative or infinite tolerance is a ValueError naming it, not a false mismatch."""
+    name = next(iter(bad))
+    with pytest.raises(ValueError, match=f"{name} must be a finite number >= 0"):
+        mg.gradcheck(lambda x: x * 2, [1.0], **bad)
