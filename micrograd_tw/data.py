@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from .engine import _to_float
+
 __all__ = ["make_moons", "make_circles", "make_spiral"]
 
 
@@ -26,9 +28,7 @@ def _check(n: Any, noise: Any, name: str) -> tuple[int, float]:
         raise TypeError(f"{name}: n must be an int number of points, got {type(n).__name__}")
     if n < 1:
         raise ValueError(f"{name}: n must be at least 1, got {n}")
-    if isinstance(noise, bool) or not isinstance(noise, numbers.Real):
-        raise TypeError(f"{name}: noise must be a real number, got {type(noise).__name__}")
-    sigma = float(noise)
+    sigma = _to_float(noise, f"{name}: noise")
     if not (sigma >= 0.0 and math.isfinite(sigma)):
         raise ValueError(f"{name}: noise must be a finite number >= 0, got {noise!r}")
     return int(n), sigma

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import engine
-from .engine import Value
+from .engine import Value, _to_float
 
 __all__ = [
     "relu", "sigmoid", "tanh", "gaussian", "exp", "log",
@@ -153,9 +153,7 @@ def _as_rows(xs: Any, name: str) -> list[list[Any]]:
 def _operand(x: Any, name: str, i: int) -> Any:
     if isinstance(x, Value):
         return x
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise TypeError(f"mse_loss: {name}[{i}] must be a number or a Value, got {type(x).__name__}")
-    return float(x)
+    return _to_float(x, f"mse_loss: {name}[{i}]")
 
 
 def cross_entropy(logits: Any, target: Any) -> Value:

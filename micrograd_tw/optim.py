@@ -23,20 +23,14 @@ import numbers
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .engine import Value, no_grad
+from .engine import Value, _to_float, no_grad
 
 __all__ = ["Optimizer", "SGD", "Adam"]
 
 
-def _real(x: Any, what: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise TypeError(f"{what} must be a real number, got {type(x).__name__} {x!r}")
-    return float(x)
-
-
 def _in_range(x: Any, what: str, low: float, high: float, high_open: bool = True) -> float:
     """x as a float in [low, high) (or [low, high]); ValueError naming what otherwise (NaN too)."""
-    f = _real(x, what)
+    f = _to_float(x, what)
     inside = low <= f < high if high_open else low <= f <= high
     if not inside:
         bracket = ")" if high_open else "]"
@@ -116,10 +110,16 @@ class Optimizer:
         for i, v in enumerate(x):
             if v is None and allow_none:
                 out.append(None)
-            elif isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
-                problems.append(f"{what}[{i}]: expected a finite number, got {v!r}")
             else:
-                out.append(float(v))
+                try:
+                    f = _to_float(v, f"{what}[{i}]")
+                except (TypeError, OverflowError) as e:
+                    problems.append(str(e))
+                    continue
+                if not math.isfinite(f):
+                    problems.append(f"{what}[{i}]: expected a finite number, got {v!r}")
+                else:
+                    out.append(f)
         return out
 
     def _refuse(self, problems: list[str]) -> None:
@@ -134,7 +134,7 @@ def _hyper(problems: list[str], check: Any, *args: Any) -> Any:
     """check(*args), with its error recorded in problems instead of raised."""
     try:
         return check(*args)
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, OverflowError) as e:
         problems.append(str(e))
         return None
 

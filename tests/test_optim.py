@@ -306,3 +306,17 @@ def test_optimiser_state_is_not_a_dict():
     _, opt = trained(lambda ps: SGD(ps))
     with pytest.raises(ValueError, match="expected a dict"):
         opt.load_state_dict([1, 2])
+
+
+def test_load_state_dict_lists_huge_ints_among_the_problems() -> None:
+    """An int too large for a float is listed like any other bad entry; nothing changes."""
+    p = [mg.Value(1.0)]
+    opt = SGD(p, lr=0.1, momentum=0.9)
+    state = opt.state_dict()
+    state["lr"] = 10**400
+    state["momentum_buffer"] = [10**400]
+    with pytest.raises(ValueError) as info:
+        opt.load_state_dict(state)
+    message = str(info.value)
+    assert "lr" in message and "momentum_buffer[0]" in message and "too large for a float" in message
+    assert opt.lr == 0.1
