@@ -20,22 +20,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from .engine import Value
+from .ops import UNARY
 
 __all__ = ["FormulaError", "Formula", "parse", "parse_number", "parse_assignments", "FUNCTIONS"]
 
 MAX_LENGTH = 500  # characters: a formula is typed by hand, and the limit bounds every cost below
 MAX_DEPTH = 200  # nesting of the syntax tree (a chain a+b+c+... nests too); evaluation recurses this deep
 
-# The engine's one-argument functions, by the name used in formulas.
+# The engine's one-argument functions, by the name used in formulas: every unary
+# row of the op table (a new row is usable at once), but neg, which is unary minus.
 FUNCTIONS: dict[str, Callable[[Value], Value]] = {
-    "exp": Value.exp,
-    "log": Value.log,
-    "sqrt": Value.sqrt,
-    "relu": Value.relu,
-    "sigmoid": Value.sigmoid,
-    "tanh": Value.tanh,
-    "gaussian": Value.gaussian,
-    "abs": Value.__abs__,
+    name: getattr(Value, "__abs__" if name == "abs" else name) for name in UNARY if name != "neg"
 }
 
 _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
@@ -181,7 +176,10 @@ def _check_node(node: ast.expr, source: str, names: dict[str, int]) -> list[ast.
 
     def refuse(what: str, at: ast.expr = node) -> FormulaError:
         part = ast.get_source_segment(source, at) or ast.unparse(at)
-        return FormulaError(f"{what} at column {at.col_offset + 1}: {_clip(part)!r}")
+        # ast counts columns in UTF-8 bytes; people count characters (權重 is 2, not 6)
+        line = source.splitlines()[at.lineno - 1] if source.strip() else ""
+        column = len(line.encode()[: at.col_offset].decode(errors="replace")) + 1
+        return FormulaError(f"{what} at column {column}: {_clip(part)!r}")
 
     if isinstance(node, ast.BinOp):
         if type(node.op) not in _BINARY:

@@ -31,7 +31,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from .engine import Value, dot
+from .engine import Value, _short, dot
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "StateDictError", "ACTIVATIONS"]
 
@@ -228,11 +228,6 @@ def _check_parameters(state: Mapping[Any, Any], names: list[str], problems: list
 def _names(keys: list[Any], limit: int = 8) -> str:
     shown = ", ".join(_short(k) for k in keys[:limit])
     return shown + (f", ... ({len(keys) - limit} more)" if len(keys) > limit else "")
-
-
-def _short(x: Any, limit: int = 40) -> str:
-    text = repr(x)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # ------------------------------------------------------------ reading files

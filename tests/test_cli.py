@@ -39,6 +39,8 @@ def run(*args: str, cwd: Path | None = None, env: dict | None = None) -> subproc
 REFUSALS = [
     ("attribute", ["gradcheck", "x.real", "x=1"], "an attribute is not allowed at column 1: 'x.real'"),
     ("attribute-call", ["gradcheck", "os.system('ls')"], "an attribute is not allowed at column 1: 'os.sys"),
+    # 權重 is two characters but six UTF-8 bytes: columns count characters
+    ("attribute-after-cjk", ["gradcheck", "權重 + x.real", "權重=1", "x=1"], "at column 6: 'x.real'"),
     ("dunder-import", ["gradcheck", "__import__('os').system('echo hacked')"], "not allowed"),
     ("subscript", ["gradcheck", "x[0] + 1", "x=1"], "a subscript is not allowed at column 1: 'x[0]'"),
     ("string", ["gradcheck", "x + 'a'", "x=1"], "a string is not allowed at column 5: \"'a'\""),
@@ -321,3 +323,4 @@ def test_readme_gradcheck_transcript_is_what_the_command_prints(readme, capsys):
     args = command.split(" ", 1)[0], *command.split('"')[1:2], *command.rsplit('"', 1)[1].split()
     assert main(list(args)) == 0
     assert capsys.readouterr().out == printed
+
