@@ -17,7 +17,7 @@ import contextvars
 import math
 import numbers
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from contextlib import contextmanager
 from operator import mul as _mul
 from typing import TYPE_CHECKING, Any, NamedTuple, SupportsFloat, Union
@@ -454,6 +454,19 @@ del _name, _row, _dunder
 # ---------------------------------------------------------------- n-ary nodes
 
 
+def _as_list(items: Any, what: str) -> list[Any]:
+    """The items of a list, tuple or other ordered iterable, as a list.
+
+    A dict or set is refused: iterating it gives keys or an arbitrary order,
+    never what was meant.
+    """
+    if type(items) is list:
+        return items
+    if isinstance(items, (Mapping, Set, str, bytes, Value)) or not isinstance(items, Iterable):
+        raise TypeError(f"{what} must be a list of numbers or Values, got {type(items).__name__}")
+    return list(items)
+
+
 def _datas(items: list[Any], what: str) -> list[float]:
     """Each item's data as a float: a Value's data, or the number itself."""
     try:
@@ -469,7 +482,7 @@ def _datas(items: list[Any], what: str) -> list[float]:
 
 def sum(values: Iterable[Operand]) -> Value:  # noqa: A001 - mg.sum is the API name
     """Σ values as one node, however long the list (the notes' Σ)."""
-    items = values if type(values) is list else list(values)
+    items = _as_list(values, "sum")
     prev = tuple([x for x in items if isinstance(x, Value)])
     total = _fsum_plain(_datas(items, "sum"))
     # While tracing, the items (constants included) are saved after the partials.
@@ -483,8 +496,8 @@ def dot(ws: Iterable[Operand], xs: Iterable[Operand]) -> Value:
     ∂/∂wᵢ = xᵢ and ∂/∂xᵢ = wᵢ.  The parents are the Value weights, then the
     Value inputs; the hot path of every neuron, hence list comprehensions.
     """
-    ws = ws if type(ws) is list else list(ws)
-    xs = xs if type(xs) is list else list(xs)
+    ws = _as_list(ws, "dot weights")
+    xs = _as_list(xs, "dot inputs")
     if len(ws) != len(xs):
         raise ValueError(f"dot: {len(ws)} weights but {len(xs)} inputs; they must match")
     w_datas = _datas(ws, "dot weights")

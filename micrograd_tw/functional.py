@@ -101,7 +101,11 @@ _REDUCTIONS = ("mean", "sum", "half")
 
 def _is_row(x: Any) -> bool:
     """A sample given as a list of outputs (vector output) rather than one number."""
-    return not isinstance(x, (Value, numbers.Number, str, bytes)) and hasattr(x, "__len__")
+    return (
+        not isinstance(x, (Value, numbers.Number, str, bytes))
+        and hasattr(x, "__len__")
+        and getattr(x, "ndim", 1) != 0  # a 0-d numpy array is one number
+    )
 
 
 def mse_loss(preds: Any, targets: Any, reduction: str = "mean") -> Value:

@@ -721,3 +721,12 @@ def test_gaussian_gradient_is_finite_far_out(x: float) -> None:
     y.backward()
     assert y.data == 0.0
     assert v.grad == 0.0
+
+
+@pytest.mark.parametrize("bad", [{1.0: 2.0, 3.0: 4.0}, {1.0, 2.0}, "ab"])
+def test_dot_and_sum_refuse_unordered_or_text_operands(bad: Any) -> None:
+    """A dict would give its keys, a set an arbitrary order: a TypeError naming the type."""
+    with pytest.raises(TypeError, match=type(bad).__name__):
+        mg.dot([Value(1.0), Value(2.0)], bad)
+    with pytest.raises(TypeError, match=type(bad).__name__):
+        mg.sum(bad)

@@ -326,3 +326,11 @@ def test_cross_entropy_matches_torch() -> None:
 def test_cross_entropy_errors(logits_: Any, target: Any, error: type, match: str) -> None:
     with pytest.raises(error, match=match):
         F.cross_entropy(logits_, target)
+
+
+def test_zero_dimensional_arrays_are_numbers_not_rows() -> None:
+    """np.array(1) is one number: a clear TypeError, not 'iteration over a 0-d array'."""
+    with pytest.raises(TypeError, match="ndarray"):
+        F.cross_entropy([1.0, 2.0], np.array(1))
+    with pytest.raises(TypeError, match="ndarray"):
+        F.mse_loss(np.array(1.0), np.array(2.0))
