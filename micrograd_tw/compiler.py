@@ -39,7 +39,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import engine
-from .engine import Value
+from .engine import Value, binary_operands
 from .ops import BINARY, OPS, UNARY
 
 __all__ = ["compile", "Compiled"]
@@ -143,15 +143,8 @@ def _operands(node: Value) -> tuple[Any, ...]:
     if op in BINARY:
         if len(prev) == 2:
             return prev
-        if len(stored) > 1:
-            position, c = stored[1]
-            return (prev[0], float(c)) if position == 1 else (float(c), prev[0])
-        if op == "*":  # ∂(x·c)/∂x is c itself
-            return (prev[0], float(stored[0]))
-        raise ValueError(
-            f"mg.compile: a {op!r} node with a constant operand (data={node.data!r}) was made before "
-            f"tracing, so its constant is not known exactly; compute it inside fn"
-        )
+        a, b = binary_operands(node)
+        return (a, float(b)) if isinstance(a, Value) else (float(a), b)
     if op == "sum":
         return tuple(stored[len(prev)]) if len(stored) > len(prev) else prev
     if op == "dot":

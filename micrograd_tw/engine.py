@@ -394,9 +394,9 @@ def _unary_method(row: Op) -> Any:
 
 def _binary_method(row: Op, reflected: bool) -> Any:
     forward, partials, name = row.forward, row.partials, row.name
-    # Constants are not nodes.  Where the partial with respect to the Value
-    # operand depends on that operand itself (x ** 3), the constant is saved in
-    # _db for second derivatives; otherwise the partial is a constant too.
+    # Constants are not nodes: the constant is kept in _db.  Where the op is
+    # nonlinear in the Value operand (x ** 3, 2 / x) its position is kept too,
+    # as (position, c); see binary_operands.
     keep_constant = not row.linear[0 if not reflected else 1]
     position = 0 if reflected else 1  # where the constant stands
 
@@ -421,7 +421,8 @@ def _binary_method(row: Op, reflected: bool) -> Any:
                 data = forward(x, c)
                 da = partials(x, c, data)[0]
             b = None
-            db = (position, c) if keep_constant or _save_constants else None
+            # The constant itself: a reference, no allocation for a float.
+            db = (position, c) if keep_constant or _save_constants else c
         # _node's body, inlined: this is the hottest path of the engine.
         out = _new_value(Value)
         out.data = data
@@ -608,14 +609,11 @@ def _value_partials(node: Value) -> tuple[Any, ...]:
         return UNARY[op].partials(prev[0], node)
     if op in BINARY:
         row = BINARY[op]
+        a, b = binary_operands(node)
+        partials = row.partials(a, b, node)
         if len(prev) == 2:
-            return row.partials(prev[0], prev[1], node)
-        if len(stored) == 1:  # the partial is a constant (see _binary_method)
-            return stored
-        position, c = stored[1]
-        if position == 1:
-            return (row.partials(prev[0], c, node)[0],)
-        return (row.partials(c, prev[0], node)[1],)
+            return partials
+        return (partials[0],) if a is prev[0] else (partials[1],)
     if op == "dot":
         ws, xs = stored[-1]
         return tuple(
@@ -623,6 +621,18 @@ def _value_partials(node: Value) -> tuple[Any, ...]:
             + [w for w, x in zip(ws, xs) if isinstance(x, Value)]
         )
     return stored  # sum: constant partials
+
+
+def binary_operands(node: Value) -> tuple[Any, Any]:
+    """The two operands of a binary node in order: Values, or the constant as a float."""
+    a, b, db = node._a, node._b, node._db
+    if b is not None:
+        return a, b
+    if isinstance(db, tuple):
+        position, c = db
+    else:  # linear in a: x + c, x * c, x / c; and x − c (∂ = 1) or c − x (∂ = −1)
+        c, position = db, 0 if node.op == "-" and node._da < 0.0 else 1
+    return (a, c) if position == 1 else (c, a)
 
 
 def zero_grad(values: Iterable[Value]) -> None:

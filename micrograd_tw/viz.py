@@ -24,7 +24,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from .engine import Value, toposort
+from .engine import Value, binary_operands, toposort
 from .ops import NARY_SYMBOLS, OPS, UNARY
 
 __all__ = ["draw_dot", "draw_network", "GraphvizNotFoundError"]
@@ -264,33 +264,10 @@ def _in_order(roots: list[Value]) -> list[Value]:
 # ------------------------------------------------------------ op node labels
 
 
-def _binary_constant(node: Value) -> tuple[float | None, bool]:
-    """The constant operand of a binary node with one Value parent, and whether it is on the left.
-
-    The engine keeps the constant only where the op is nonlinear in the Value
-    (``x ** 3``, ``2 / x``): ``_partials == (d, (position, c))``.  Otherwise it
-    stores just the partial d, and the constant is derived: for ``*`` it is d,
-    for ``x / c`` it is 1/d, for ``+`` and ``-`` it comes from the data (exact
-    up to rounding; unknown, None, if the parent's data is not finite).
-    ``x - c`` has d = 1 and ``c - x`` has d = -1.
-    """
-    stored, op = node._partials, node.op
-    if len(stored) > 1 and isinstance(stored[1], tuple):
-        position, c = stored[1]
-        return c, position == 0
-    d = stored[0]
-    if op == "*":
-        return d, False
-    if op == "/":
-        return (1.0 / d if d != 0.0 else math.copysign(math.inf, d)), False
-    x = node._prev[0].data
-    if not math.isfinite(x):
-        return None, False
-    if op == "+":
-        return node.data - x, False
-    if op == "-":
-        return (x - node.data, False) if d > 0.0 else (node.data + x, True)
-    return None, False
+def _binary_constant(node: Value) -> tuple[float, bool]:
+    """The constant operand of a binary node with one Value parent, and whether it is on the left."""
+    a, b = binary_operands(node)
+    return (a, True) if isinstance(b, Value) else (b, False)
 
 
 def _dot_constants(node: Value) -> str:
@@ -327,8 +304,7 @@ def _op_label(node: Value) -> str:
     if len(prev) == 2:
         return html.escape(f"a {sym} b" if op in NONCOMMUTATIVE else sym)
     c, left = _binary_constant(node)
-    c_text = "c" if c is None else _num(c)
-    return html.escape(f"{c_text} {sym}" if left else f"{sym} {c_text}")
+    return html.escape(f"{_num(c)} {sym}" if left else f"{sym} {_num(c)}")
 
 
 # -------------------------------------------------------------- value boxes

@@ -210,10 +210,15 @@ def test_constant_operand_shows_in_the_op_node(make, expected):
     assert op_label(src, op) == expected
 
 
-def test_constant_of_an_add_after_a_non_finite_parent_is_not_guessed():
-    x = mg.Value(float("inf"), label="x")
-    src = mg.draw_dot(x + 1).source
-    assert op_label(src, op_nodes(src)[0]) == f"{OPS['+'].symbol} c"
+@pytest.mark.parametrize("x, y, label", [
+    (float("inf"), lambda x: x + 1, "+ 1"),          # a non-finite parent: nothing to derive from
+    (1e16, lambda x: x + 1.0, "+ 1"),                # 1e16 + 1 rounds to 1e16: the data hides the 1
+    (1e-5, lambda x: x / 1e-310, "÷ 1e-310"),        # 1/d overflows: the partial hides the constant
+])
+def test_constants_are_read_from_the_node_not_derived(x, y, label):
+    src = mg.draw_dot(y(mg.Value(x, label="x"))).source
+    sym, c = label.split(" ")
+    assert op_label(src, op_nodes(src)[0]) == f"{OPS[{'+': '+', '÷': '/'}[sym]].symbol} {c}"
 
 
 def test_dot_with_constant_operands_lists_them():
