@@ -134,8 +134,8 @@ def _operands(node: Value) -> tuple[Any, ...]:
     """The operands of a node in order: Values and constant floats.
 
     For ``dot`` the result is ``(ws, xs)``; for ``sum`` the list of items.
-    Constants come from the partials: ``x * c`` stores c itself, nodes made
-    while tracing (``engine.save_constants``) store ``(position, c)``.
+    Constants are kept on the nodes (``engine.binary_operands``; a ``sum``
+    with constants keeps its items).
     """
     op, prev, stored = node.op, node._prev, node._partials
     if op in UNARY:
@@ -725,7 +725,7 @@ class Compiled:
         names = [p.name for p in signature.parameters.values()] if signature is not None else []
         names = (names + [f"x{i}" for i in range(len(cols))][len(names) :])[: len(cols)]
         inputs = [Value(float(c[0]), label=name) for c, name in zip(cols, names)]
-        with engine.save_constants(), engine.enable_grad():
+        with engine.enable_grad():
             out = self.fn(*inputs)
         if not isinstance(out, Value):
             raise TypeError(f"mg.compile: fn must return one Value, got {type(out).__name__}")

@@ -133,8 +133,11 @@ class Value:
     #   two parents        _a, _b = parents,         _da, _db = their partials
     #   n-ary (sum, dot)   _a = tuple of parents, _b = _NARY, _da = tuple of partials
     #
-    # _db of a one-parent or n-ary node holds saved operands, when second
-    # derivatives need them (the constant of ``x ** 3``; dot's operands), else None.
+    # _db of a one-parent or n-ary node keeps what the partials alone do not say:
+    # a binary op's constant operand (c, or (position, c) where the op is
+    # nonlinear in the Value: x ** 3, 2 / x), dot's operands (ws, xs), and a
+    # sum's items when some are constants; else None.  Second derivatives,
+    # pictures and mg.compile read the operands from there (binary_operands).
     # ``_prev`` and ``_partials`` give every case as tuples.
     __slots__ = ("data", "grad", "label", "op", "_a", "_b", "_da", "_db", "_mark")
 
@@ -304,28 +307,6 @@ def _compare_operand(other: Any) -> Any:
     return _constant(other, "comparison")
 
 
-# While mg.compile traces a function, constant operands are saved on every node
-# that has one (as the nonlinear ops always do), so the replay recovers them
-# exactly.  A module-level count rather than a context variable: eager ops pay
-# one global read on the constant-operand path only, and a concurrent thread
-# that saves a few extra constants is still correct.
-_save_constants = 0
-_save_constants_lock = threading.Lock()
-
-
-@contextmanager
-def save_constants() -> Iterator[None]:
-    """Context manager: nodes made inside keep their constant operands (for tracing)."""
-    global _save_constants
-    with _save_constants_lock:
-        _save_constants += 1
-    try:
-        yield
-    finally:
-        with _save_constants_lock:
-            _save_constants -= 1
-
-
 _new_value = object.__new__
 _fsum_plain = builtins.sum  # left-to-right float sum; `sum` below is mg.sum
 _NARY = object()  # _b of an n-ary node: its parents are the tuple in _a
@@ -422,7 +403,7 @@ def _binary_method(row: Op, reflected: bool) -> Any:
                 da = partials(x, c, data)[0]
             b = None
             # The constant itself: a reference, no allocation for a float.
-            db = (position, c) if keep_constant or _save_constants else c
+            db = (position, c) if keep_constant else c
         # _node's body, inlined: this is the hottest path of the engine.
         out = _new_value(Value)
         out.data = data
@@ -486,8 +467,9 @@ def sum(values: Iterable[Operand]) -> Value:  # noqa: A001 - mg.sum is the API n
     items = _as_list(values, "sum")
     prev = tuple([x for x in items if isinstance(x, Value)])
     total = _fsum_plain(_datas(items, "sum"))
-    # While tracing, the items (constants included) are saved after the partials.
-    saved = tuple(items) if _save_constants and len(prev) != len(items) else None
+    # With constants among the items, all items are kept (in _db) so that the
+    # constants are known exactly (pictures, mg.compile), not derived from data.
+    saved = tuple(items) if len(prev) != len(items) else None
     return _node(total, "sum", prev, _NARY, (1.0,) * len(prev), saved)
 
 

@@ -290,11 +290,10 @@ def _op_label(node: Value) -> str:
         consts = _dot_constants(node)
         return html.escape(NARY_SYMBOLS["dot"]) + (f"<BR/>{consts}" if consts else "")
     if op == "sum":
-        # Constants in the list were added into the data; show their total.
-        total = node.data - math.fsum(p.data for p in prev)
-        scale = abs(node.data) + math.fsum(abs(p.data) for p in prev)
-        shown = math.isfinite(total) and abs(total) > 1e-12 * scale
-        return html.escape(NARY_SYMBOLS["sum"] + (f" + {_num(total)}" if shown else ""))
+        # A sum with constants keeps its items (_db); show the constants' total.
+        constants = [x for x in node._db or () if not isinstance(x, Value)]
+        total = math.fsum(constants)
+        return html.escape(NARY_SYMBOLS["sum"] + (f" + {_num(total)}" if constants else ""))
     row = OPS.get(op)
     if row is None:  # an op this module does not know: its name says what it is
         return _text(op)
