@@ -45,7 +45,8 @@ _mode: contextvars.ContextVar[_Mode] = contextvars.ContextVar("micrograd_tw_mode
 
 @contextmanager
 def _set_mode(**changes: bool) -> Iterator[None]:
-    token = _mode.set(_mode.get()._replace(**changes))
+    mode = _mode.get()._replace(**changes)
+    token = _mode.set(_RECORD if mode == _RECORD else mode)  # the hot path tests `is _RECORD`
     try:
         yield
     finally:
