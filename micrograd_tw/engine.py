@@ -12,13 +12,14 @@ reference counting alone, without the cyclic garbage collector.
 
 from __future__ import annotations
 
-import builtins
 import contextvars
 import math
 import numbers
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from contextlib import contextmanager
+from functools import reduce as _reduce
+from operator import add as _add
 from operator import mul as _mul
 from typing import TYPE_CHECKING, Any, NamedTuple, SupportsFloat, Union
 
@@ -309,7 +310,17 @@ def _compare_operand(other: Any) -> Any:
 
 
 _new_value = object.__new__
-_fsum_plain = builtins.sum  # left-to-right float sum; `sum` below is mg.sum
+
+
+def _sum_in_order(xs: Iterable[float]) -> float:
+    """x1 + x2 + ... from the left, on every Python.
+
+    builtins.sum compensates float rounding from Python 3.12 on; a plain sum
+    keeps results identical across versions and equal to mg.compile's replay.
+    """
+    return _reduce(_add, xs, 0.0)
+
+
 _NARY = object()  # _b of an n-ary node: its parents are the tuple in _a
 
 
@@ -467,7 +478,7 @@ def sum(values: Iterable[Operand]) -> Value:  # noqa: A001 - mg.sum is the API n
     """Σ values as one node, however long the list (the notes' Σ)."""
     items = _as_list(values, "sum")
     prev = tuple([x for x in items if isinstance(x, Value)])
-    total = _fsum_plain(_datas(items, "sum"))
+    total = _sum_in_order(_datas(items, "sum"))
     # With constants among the items, all items are kept (in _db) so that the
     # constants are known exactly (pictures, mg.compile), not derived from data.
     saved = tuple(items) if len(prev) != len(items) else None
@@ -486,7 +497,7 @@ def dot(ws: Iterable[Operand], xs: Iterable[Operand]) -> Value:
         raise ValueError(f"dot: {len(ws)} weights but {len(xs)} inputs; they must match")
     w_datas = _datas(ws, "dot weights")
     x_datas = _datas(xs, "dot inputs")
-    total = _fsum_plain(map(_mul, w_datas, x_datas))
+    total = _sum_in_order(map(_mul, w_datas, x_datas))
     prev = [w for w in ws if isinstance(w, Value)]
     partials: list[Any] = (
         x_datas if len(prev) == len(ws) else [x for w, x in zip(ws, x_datas) if isinstance(w, Value)]
