@@ -228,7 +228,7 @@ BINARY: dict[str, Op] = {
     for op in (
         Op("+", "+", operator.add, lambda a, b, out: (1.0, 1.0), (True, True)),
         Op("-", "−", operator.sub, lambda a, b, out: (1.0, -1.0), (True, True)),
-        Op("*", "×", operator.mul, lambda a, b, out: (b, a), (True, True)),
+        Op("*", "*", operator.mul, lambda a, b, out: (b, a), (True, True)),
         Op("/", "÷", div_forward, lambda a, b, out: (1.0 / b, -out / b), (True, False)),
         Op("**", "^", pow_forward, lambda a, b, out: (_pow_da(a, b, out), _pow_db(a, b, out)),
            (False, False)),

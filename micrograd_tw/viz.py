@@ -432,7 +432,7 @@ def draw_dot(
     """The computation graph behind ``root`` as a ``graphviz.Digraph``.
 
     One box per Value (label, data, grad) and one node per operation, showing
-    the op's symbol and any constant operand (``× 2``); an edge for every
+    the op's symbol and any constant operand (``* 2``); an edge for every
     parent slot, so ``x * x`` has two edges from ``x``.
 
     - ``root``: a Value, or a list of Values (several outputs).
