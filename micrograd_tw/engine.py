@@ -390,7 +390,7 @@ def _binary_method(row: Op, reflected: bool) -> Any:
     # Constants are not nodes: the constant is kept in _db.  Where the op is
     # nonlinear in the Value operand (x ** 3, 2 / x) its position is kept too,
     # as (position, c); see binary_operands.
-    keep_constant = not row.linear[0 if not reflected else 1]
+    keep_position = not row.linear[1 if reflected else 0]
     position = 0 if reflected else 1  # where the constant stands
 
     def method(self: Value, other: Any) -> Value:
@@ -415,7 +415,7 @@ def _binary_method(row: Op, reflected: bool) -> Any:
                 da = partials(x, c, data)[0]
             b = None
             # The constant itself: a reference, no allocation for a float.
-            db = (position, c) if keep_constant else c
+            db = (position, c) if keep_position else c
         # _node's body, inlined: this is the hottest path of the engine.
         out = _new_value(Value)
         out.data = data

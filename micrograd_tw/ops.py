@@ -192,9 +192,10 @@ class Op:
     """One row: how to compute an op and its local partials.
 
     ``linear[i]`` says that the op is linear in operand i alone (its partial
-    with respect to operand i does not depend on operand i).  When the *other*
-    operand is a constant, that partial is then a constant, and the node need
-    not keep the constant around for second derivatives.
+    with respect to operand i does not depend on operand i).  A node whose
+    Value operand is a linear one keeps just the constant: its side follows
+    from the op and the partial (see ``engine.binary_operands``).  Otherwise
+    it keeps the constant's position too (``x ** 3`` against ``3 ** x``).
     """
 
     name: str
