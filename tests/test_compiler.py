@@ -620,7 +620,7 @@ def test_fn_must_return_a_value():
 def test_an_op_without_a_numpy_rule_is_refused_by_name():
     def fn(a):
         out = a * 2.0
-        out.op = "softplus"  # as if a new engine op had no row in the vectorised table
+        out._tag = "softplus"  # (the op's slot) as if a new engine op had no row in the vectorised table
         return out + 1
 
     with pytest.raises(ValueError, match="'softplus' cannot be vectorised"):
