@@ -15,7 +15,9 @@ the median is reported:
     over all points, hinge loss mean(relu(1 − yᵢ·scoreᵢ)) + 1e-4·Σp², zero_grad,
     backward, SGD update p ← p − η·grad.  Both models start from the same
     parameters, so both engines must report the same losses.
-(b) building 10⁵ mixed + and * ops (``common.mixed_plan``),
+(b) building 10⁵ mixed + and * ops (``common.mixed_plan``), and the same build
+    with the least a node can be in pure Python (``common.BareNode``): the
+    floor that the garbage collector sets for any engine with a node per op,
 (c) backward alone on that graph,
 (d) a 10⁶-deep chain y = x + 1.0 + 1.0 + ...: build and backward times, and
     peak memory per link.  Each repeat runs in a fresh process.
@@ -104,6 +106,9 @@ def run(cfg: dict[str, int]) -> dict[str, Any]:
         "mixed graph Σ|leaf grads|", ref["leaf_grad_abs_sum"], tw["leaf_grad_abs_sum"], 1e-9
     )
     r["build"] = (common.median(ref["build"]), common.median(tw["build"]))
+    floor = run_tw("mixed_floor", **mixed_args)
+    agree("mixed graph root (floor)", ref["root"], floor["root"], 1e-12)
+    r["floor"] = (r["build"][0], common.median(floor["build"]))
     r["backward"] = (common.median(ref["backward"]), common.median(tw["backward"]))
 
     # (d) chain, a fresh process per repeat, alternating engines
@@ -153,6 +158,7 @@ def report(r: dict[str, Any], cfg: dict[str, int], quick: bool) -> bool:
 
     speed(f"(a) MLP(2, {NOUTS}) training step, {N_POINTS} points", "mlp", TARGET_MLP)
     speed(f"(b) build {cfg['mixed_ops']:,} mixed +/* ops", "build", TARGET_BUILD)
+    speed("    floor of (b): a bare slotted node", "floor", None)
     speed("(c) backward on that graph", "backward", TARGET_BACKWARD)
     speed(f"(d) {n:,}-deep chain: build", "chain_build", None)
     speed(f"(d) {n:,}-deep chain: backward", "chain_backward", None)
@@ -190,6 +196,11 @@ def report(r: dict[str, Any], cfg: dict[str, int], quick: bool) -> bool:
           "of nodes.")
     print("  (1) not measured for micrograd: tracemalloc walks the whole stack at each allocation, "
           "and micrograd's recursive sort is as deep as the chain, which makes it quadratic.")
+    print("- Floor of (b): the same build with the least a node can be in pure Python "
+          "(common.BareNode: micrograd_tw's")
+    print("  layout, no checks, no modes). Most of its time is the garbage collector's passes over "
+          "the nodes;")
+    print(f"  micrograd_tw's build takes {r['build'][1] / r['floor'][1]:.2f}x the floor's time.")
     print(f"- Same work on both sides: training losses agree to {r['loss_diff']:.1e} (relative), "
           f"the mixed graph's Σ|leaf grads| to {r['grad_diff']:.1e}.")
     if quick:

@@ -8,6 +8,8 @@ arguments, measured on this checkout's micrograd_tw:
 - ``mlp_step``: args X, y, params (initial values in ``model.parameters()``
   order), nouts, steps, warmup, lr, alpha.
 - ``mixed``: args n_ops, repeats.
+- ``mixed_floor``: args n_ops, repeats.  The same build with ``common.BareNode``,
+  in a process that has imported micrograd_tw as the ``mixed`` one has.
 - ``chain``: args n.  Runs at Python's default recursion limit.
 - ``chain_traced``: args n.  tracemalloc's peak over build + backward.
 """
@@ -72,6 +74,10 @@ def mixed(args: dict[str, Any]) -> dict[str, Any]:
     return common.mixed_workload(mg.Value, args["n_ops"], args["repeats"])
 
 
+def mixed_floor(args: dict[str, Any]) -> dict[str, Any]:
+    return common.mixed_floor(args["n_ops"], args["repeats"])
+
+
 def chain(args: dict[str, Any]) -> dict[str, Any]:
     return {**common.chain_run(mg.Value, args["n"]), "recursion_limit": sys.getrecursionlimit()}
 
@@ -80,7 +86,10 @@ def chain_traced(args: dict[str, Any]) -> dict[str, Any]:
     return common.chain_traced(mg.Value, args["n"])
 
 
-WORKLOADS = {"mlp_step": mlp_step, "mixed": mixed, "chain": chain, "chain_traced": chain_traced}
+WORKLOADS = {
+    "mlp_step": mlp_step, "mixed": mixed, "mixed_floor": mixed_floor,
+    "chain": chain, "chain_traced": chain_traced,
+}
 
 
 if __name__ == "__main__":

@@ -27,6 +27,19 @@ def test_mixed_graph_has_n_ops_nodes_and_the_float_value():
     assert root.data == common.build_mixed(leaf_data, indices)  # the same ops on plain floats
 
 
+def test_floor_node_builds_the_same_graph_as_value():
+    """The floor of (b) does the same arithmetic, with the same layout as a Value."""
+    leaf_data, indices = common.mixed_plan(n_ops=40, pool=9, seed=3)
+    root = common.build_mixed([common.BareNode(x) for x in leaf_data], indices)
+    assert root.data == common.build_mixed(leaf_data, indices)
+    assert common.BareNode.__slots__ == mg.Value.__slots__
+    assert (root._tag, root._da, root._db) == ("+", 1.0, 1.0)
+    product = common.BareNode(3.0) * common.BareNode(-2.0)
+    assert (product.data, product._da, product._db) == (-6.0, -2.0, 3.0)
+    result = common.mixed_floor(n_ops=1200, repeats=2)
+    assert len(result["build"]) == 2 and result["root"] == common.build_mixed(*common.mixed_plan(1200))
+
+
 def test_mixed_graph_gradients_match_central_differences():
     leaf_data, indices = common.mixed_plan(n_ops=24, pool=5, seed=1)
     assert mg.gradcheck(lambda *xs: common.build_mixed(list(xs), indices), leaf_data)

@@ -28,7 +28,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 import micrograd_tw as mg
-from micrograd_tw import Value, ops
+from micrograd_tw import Value, engine, ops
 
 # ------------------------------------------------------------------ domains
 
@@ -208,6 +208,32 @@ def test_binary_row_same_value_twice(name: str, data: st.DataObject) -> None:
     ref, _, _, dom = BINARY_REFERENCE[name]
     a = data.draw(dom, label="a")
     check_function(lambda x: BINARY_OPERATOR[name](x, x), lambda t: ref(t, t), [a], f"x {name} x at {a!r}")
+
+
+def same_float(x: float, y: float) -> bool:
+    """Equal bit for bit, as far as Python can tell: NaN is NaN, -0.0 is not 0.0."""
+    return (math.isnan(x) and math.isnan(y)) or (x == y and math.copysign(1.0, x) == math.copysign(1.0, y))
+
+
+@pytest.mark.parametrize(("name", "written_out", "from_table"), [
+    ("+", engine._add_values, engine._add_from_table),
+    ("*", engine._mul_values, engine._mul_from_table),
+])
+@given(a=st.floats(), b=st.floats())
+@example(a=-0.0, b=0.0)
+@example(a=math.inf, b=0.0)
+@example(a=1e308, b=10.0)
+def test_written_out_add_and_mul_agree_with_their_rows(
+    name: str, written_out: Any, from_table: Any, a: float, b: float
+) -> None:
+    """Value + Value and Value * Value are written out in the engine; they must make the table's node."""
+    assert getattr(Value, {"+": "__add__", "*": "__mul__"}[name]) is written_out
+    x, y = Value(a), Value(b)
+    fast, slow = written_out(x, y), from_table(x, y)
+    assert fast.op == slow.op == name
+    assert fast._prev == slow._prev == (x, y)
+    for got, want in zip((fast.data, *fast._partials), (slow.data, *slow._partials)):
+        assert same_float(got, want), f"{a!r} {name} {b!r}: {got!r} != {want!r}"
 
 
 @pytest.mark.parametrize("n", [-3, -2, -1, 0, 1, 2, 3])
