@@ -6,8 +6,9 @@
     y.backward()            # dy/dx lands in x.grad
 """
 
-from . import data, functional, nn, optim
-from .compiler import compile
+from typing import TYPE_CHECKING, Any
+
+from . import functional, nn, optim
 from .engine import (
     Value,
     detect_anomaly,
@@ -23,7 +24,32 @@ from .engine import (
 from .gradcheck import gradcheck, numerical_grad
 from .viz import draw_dot, draw_network
 
+if TYPE_CHECKING:
+    from . import data
+    from .compiler import compile
+
 __version__ = "0.1.0"
+
+# mg.data and mg.compile need numpy, which takes longer to import than the rest
+# of the package together; they are loaded on first use (PEP 562).
+_LAZY = {"data": ("micrograd_tw.data", None), "compile": ("micrograd_tw.compiler", "compile")}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'micrograd_tw' has no attribute {name!r}")
+    import importlib
+
+    module_name, attribute = _LAZY[name]
+    module = importlib.import_module(module_name)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value  # later lookups find it directly
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
 
 __all__ = [
     "Value", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",

@@ -29,8 +29,6 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Union
 
-import numpy as np
-
 from .engine import Value, _short, dot
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "StateDictError", "ACTIVATIONS"]
@@ -246,6 +244,8 @@ def _depth(text: str) -> int:
     Measured before parsing, so that a hostile file cannot exhaust the parser's
     stack; numpy keeps it fast on the largest files allowed.
     """
+    import numpy as np  # here, not at the top: `import micrograd_tw` does not load numpy
+
     brackets = _NOT_BRACKET.sub("", _STRING.sub("", text)).encode("ascii")
     codes = np.frombuffer(brackets, dtype=np.uint8)
     deepest = level = 0

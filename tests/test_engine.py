@@ -670,6 +670,28 @@ def test_public_names_of_the_engine_functions_and_gradcheck_sections() -> None:
         assert callable(getattr(mg.functional, name)), name
 
 
+def test_import_does_not_load_numpy_until_data_or_compile_is_used() -> None:
+    import subprocess
+
+    probe = (
+        "import sys, micrograd_tw as mg\n"
+        "print('numpy' in sys.modules)\n"
+        "print(mg.data.make_moons(4, seed=0)[0].shape, callable(mg.compile), 'numpy' in sys.modules)\n"
+        "print('data' in dir(mg), 'compile' in dir(mg))\n"
+        "from micrograd_tw import compile, data\n"
+        "print(compile is mg.compile, data is mg.data)\n"
+        "try:\n    mg.no_such_name\nexcept AttributeError as e:\n    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == [
+        "False",
+        "(4, 2) True True",
+        "True True",
+        "True True",
+        "module 'micrograd_tw' has no attribute 'no_such_name'",
+    ]
+
+
 def test_backward_after_an_interrupted_backward_is_exact() -> None:
     """A backward stopped by detect_anomaly leaves no state that changes the next one."""
     x, z = Value(0.0), Value(2.0)
