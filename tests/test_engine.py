@@ -52,6 +52,32 @@ def test_label_defaults_to_empty_and_must_be_a_str() -> None:
         Value(1.0, label=3)  # type: ignore[arg-type]
 
 
+def test_label_and_op_of_nodes_and_leaves_are_independent() -> None:
+    """op and label share a slot inside; to the user they are two attributes."""
+    x = Value(2.0, label="x")
+    y = (x * 3.0).tanh()
+    assert (y.op, y.label) == ("tanh", "")
+    y.label = "y"
+    assert (y.op, y.label) == ("tanh", "y")
+    y.label = "ŷ (輸出)"
+    assert (y.op, y.label) == ("tanh", "ŷ (輸出)")
+    y.label = ""
+    assert (y.op, y.label) == ("tanh", "")
+    x.label = "x₁"
+    assert (x.op, x.label) == ("", "x₁")
+    with pytest.raises(TypeError, match="label must be a str, got int"):
+        y.label = 3  # type: ignore[assignment]
+    with pytest.raises(TypeError, match="label must be a str, got NoneType"):
+        x.label = None  # type: ignore[assignment]
+    assert (y.op, y.label, x.op, x.label) == ("tanh", "", "", "x₁")  # unchanged by the refusals
+    with pytest.raises(AttributeError):
+        y.op = "+"  # type: ignore[misc]
+    assert y.op == "tanh"
+    with mg.no_grad():
+        z = x * 2.0
+    assert (z.op, z.label) == ("", "")  # a leaf
+
+
 @pytest.mark.parametrize(
     "data, type_name",
     [
