@@ -39,7 +39,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import engine
-from .engine import Value, binary_operands
+from .engine import Value, binary_operands, dot_operands
 from .ops import BINARY, OPS, UNARY
 
 __all__ = ["compile", "Compiled"]
@@ -148,7 +148,7 @@ def _operands(node: Value) -> tuple[Any, ...]:
     if op == "sum":
         return tuple(stored[len(prev)]) if len(stored) > len(prev) else prev
     if op == "dot":
-        ws, xs = stored[-1]
+        ws, xs = dot_operands(node)
         return (tuple(ws), tuple(xs))
     _kernel(op)  # raises: an op this module does not know
     raise AssertionError(op)

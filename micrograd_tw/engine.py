@@ -138,9 +138,10 @@ class Value:
     #
     # _db of a one-parent or n-ary node keeps what the partials alone do not say:
     # a binary op's constant operand (c, or (position, c) where the op is
-    # nonlinear in the Value: x ** 3, 2 / x), dot's operands (ws, xs), and a
-    # sum's items when some are constants; else None.  Second derivatives,
-    # pictures and mg.compile read the operands from there (binary_operands).
+    # nonlinear in the Value: x ** 3, 2 / x), dot's operands (ws, xs) or a mark
+    # saying how its parents and partials give them, and a sum's items when
+    # some are constants; else None.  Second derivatives, pictures and
+    # mg.compile read the operands from there (binary_operands, dot_operands).
     # ``_prev`` and ``_partials`` give every case as tuples.
     #
     # ``op`` and ``label`` share the slot _tag: a leaf has no op and an op
@@ -287,6 +288,8 @@ class Value:
         if b is None:
             return (da,) if db is None else (da, db)
         if b is _NARY:
+            if self.op == "dot":
+                return (*da, dot_operands(self))
             return da if db is None else (*da, db)
         return (da, db)
 
@@ -579,17 +582,47 @@ def dot(ws: Iterable[Operand], xs: Iterable[Operand]) -> Value:
     x_datas = _datas(xs, "dot inputs")
     total = _sum_in_order(map(_mul, w_datas, x_datas))
     prev = [w for w in ws if isinstance(w, Value)]
+    value_weights = len(prev) == len(ws)
     partials: list[Any] = (
-        x_datas if len(prev) == len(ws) else [x for w, x in zip(ws, x_datas) if isinstance(w, Value)]
+        x_datas if value_weights else [x for w, x in zip(ws, x_datas) if isinstance(w, Value)]
     )
     x_values = [x for x in xs if isinstance(x, Value)]
+    value_inputs = len(x_values) == len(xs)
     if x_values:
         prev += x_values
         partials = partials + (
-            w_datas if len(x_values) == len(xs) else [w for x, w in zip(xs, w_datas) if isinstance(x, Value)]
+            w_datas if value_inputs else [w for x, w in zip(xs, w_datas) if isinstance(x, Value)]
         )
-    # The operands follow the partials, for second derivatives (see _value_partials).
-    return _node(total, "dot", tuple(prev), _NARY, tuple(partials), (tuple(ws), tuple(xs)))
+    # The operands (ws, xs) are kept for second derivatives, pictures and
+    # mg.compile (dot_operands), unless the parents and partials already say
+    # them: in a network's neurons all are Values, or the weights are and the
+    # inputs are numbers.  Not copying the lists saves ~370 bytes per 16 inputs.
+    if value_weights and value_inputs:
+        operands: Any = _DOT_ALL_VALUES
+    elif value_weights and not x_values:
+        operands = _DOT_NUMBER_INPUTS
+    else:  # numbers as the floats they were read as, like the layouts above
+        operands = (
+            tuple([w if isinstance(w, Value) else d for w, d in zip(ws, w_datas)]),
+            tuple([x if isinstance(x, Value) else d for x, d in zip(xs, x_datas)]),
+        )
+    return _node(total, "dot", tuple(prev), _NARY, tuple(partials), operands)
+
+
+# dot's _db when its operands follow from its parents and partials (dot_operands).
+_DOT_ALL_VALUES = "all Values"  # parents: the weights, then the inputs
+_DOT_NUMBER_INPUTS = "Value weights, number inputs"  # parents: the weights; partials: the inputs
+
+
+def dot_operands(node: Value) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """The weights and inputs of a ``dot`` node: Values, and numbers as floats."""
+    parents, kept = node._a, node._db
+    if kept is _DOT_ALL_VALUES:
+        n = len(parents) // 2
+        return parents[:n], parents[n:]
+    if kept is _DOT_NUMBER_INPUTS:
+        return parents, node._da
+    return kept
 
 
 # ------------------------------------------------------------ graph walking
@@ -689,7 +722,7 @@ def _value_partials(node: Value) -> tuple[Any, ...]:
             return partials
         return (partials[0],) if a is prev[0] else (partials[1],)
     if op == "dot":
-        ws, xs = stored[-1]
+        ws, xs = dot_operands(node)
         return tuple(
             [x for w, x in zip(ws, xs) if isinstance(w, Value)]
             + [w for w, x in zip(ws, xs) if isinstance(x, Value)]

@@ -24,7 +24,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from .engine import Value, binary_operands, toposort
+from .engine import Value, binary_operands, dot_operands, toposort
 from .ops import NARY_SYMBOLS, OPS, UNARY
 
 __all__ = ["draw_dot", "draw_network", "GraphvizNotFoundError"]
@@ -272,7 +272,7 @@ def _binary_constant(node: Value) -> tuple[float, bool]:
 
 def _dot_constants(node: Value) -> str:
     """For a dot node with constant operands: the lines ``w = (…)`` / ``x = (…)``, ``·`` for a Value."""
-    ws, xs = node._partials[-1]
+    ws, xs = dot_operands(node)
     lines = []
     for name, items in (("w", ws), ("x", xs)):
         if all(isinstance(v, Value) for v in items):
@@ -381,7 +381,7 @@ def _neuron_members(
         for p in node._prev:
             children.setdefault(p, []).append(node)
         if node.op == "dot":
-            ws = node._partials[-1][0]
+            ws = dot_operands(node)[0]
             by_weights.setdefault(tuple(id(w) for w in ws), []).append(node)
 
     members: dict[tuple[int, int], list[Value]] = {}

@@ -18,7 +18,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 import micrograd_tw as mg
-from micrograd_tw import Value, ops
+from micrograd_tw import Value, engine, ops
 
 INF, NAN = math.inf, math.nan
 
@@ -596,6 +596,38 @@ def test_dot_with_numbers_and_second_derivatives() -> None:
     assert mg.grad(s, [x]) == [6.0]
     (g,) = mg.grad(s, [x], create_graph=True)
     assert mg.grad(g, [x]) == [2.0]
+
+
+@pytest.mark.parametrize("layout", ["all Values", "Value weights", "Value inputs", "mixed", "empty"])
+def test_dot_operands_in_every_layout(layout: str) -> None:
+    """A neuron's layouts keep no copies of ws and xs; every layout still gives them back exactly."""
+    w1, w2, x1, x2 = Value(0.5), Value(-2.0), Value(3.0), Value(1.5)
+    ws, xs = {
+        "all Values": ([w1, w2], [x1, x2]),
+        "Value weights": ([w1, w2], [3, 1.5]),
+        "Value inputs": ([0.5, -2], [x1, x2]),
+        "mixed": ([w1, -2.0], [3.0, x2]),
+        "empty": ([], []),
+    }[layout]
+    d = mg.dot(ws, xs)
+    d.label = "z"  # a label must not hide the operands
+    got_ws, got_xs = engine.dot_operands(d)
+    for got, original in zip((*got_ws, *got_xs), (*ws, *xs)):
+        assert got is original if isinstance(original, Value) else (type(got) is float and got == original)
+    assert d._partials[-1] == (tuple(got_ws), tuple(got_xs))
+    assert d.data == (0.0 if layout == "empty" else 0.5 * 3.0 - 2.0 * 1.5)
+    if layout == "empty":
+        return
+    # d = w1·x1 + w2·x2 whatever is a Value: ∂²(d²)/∂a∂b = 2(∂d/∂a·∂d/∂b + d·∂²d/∂a∂b)
+    values = [v for v in (*ws, *xs) if isinstance(v, Value)]
+    partner = {w1: 3.0, w2: 1.5, x1: 0.5, x2: -2.0}
+    cross = {frozenset((w1, x1)), frozenset((w2, x2))}
+    first = mg.grad(d * d, values, create_graph=True)
+    for a, g in zip(values, first):
+        assert g.data == 2 * d.data * partner[a]
+        for b, second in zip(values, mg.grad(g, values)):
+            expected = 2 * (partner[a] * partner[b] + d.data * (frozenset((a, b)) in cross))
+            assert second == expected, (layout, a.data, b.data)
 
 
 def test_dot_errors() -> None:
