@@ -148,8 +148,9 @@ class Value:
     # node rarely a label, so it holds a leaf's label, a node's op, or
     # (op, label) for a labelled node.  Eight slots put a node in CPython's
     # 96-byte allocation size class, where nine took 112: a graph is smaller,
-    # and the garbage collector, which reads every node of a big graph, scans
-    # it about a quarter faster.
+    # and the garbage collector, which reads every node of a big graph, gets
+    # through it sooner (with _mul_values' copies, benchmark (b) went from
+    # about 146 to 131 ms).
     __slots__ = ("data", "grad", "_tag", "_a", "_b", "_da", "_db", "_mark")
 
     # numpy scalars and arrays defer to our reflected operators, so
