@@ -397,12 +397,12 @@ def _finish(out: Value, mode: _Mode, op: str, a: Any, b: Any, da: Any, db: Any) 
 
 
 def _unary_method(row: Op) -> Any:
-    forward, partials, name = row.forward, row.partials, row.name
+    forward, (partial,), name = row.forward, row.partials, row.name
 
     def method(self: Value) -> Value:
         a = self.data
         data = forward(a)
-        da = partials(a, data)[0]
+        da = partial(a, data)
         out = _new_value(Value)  # _node, inlined
         out.data = data
         out.grad = 0.0
@@ -423,7 +423,7 @@ def _unary_method(row: Op) -> Any:
 
 
 def _binary_method(row: Op, reflected: bool) -> Any:
-    forward, partials, name = row.forward, row.partials, row.name
+    forward, (partial_a, partial_b), name = row.forward, row.partials, row.name
     # Constants are not nodes: the constant is kept in _db.  Where the op is
     # nonlinear in the Value operand (x ** 3, 2 / x) its position is kept too,
     # as (position, c); see binary_operands.
@@ -437,19 +437,20 @@ def _binary_method(row: Op, reflected: bool) -> Any:
             ad = self.data
             bd = other.data
             data = forward(ad, bd)
-            da, db = partials(ad, bd, data)
+            da = partial_a(ad, bd, data)
+            db = partial_b(ad, bd, data)
             b = other
         else:
             c = other if type(other) is float else _constant(other, name)
             if c is NotImplemented:
                 return NotImplemented
             x = self.data
-            if reflected:  # c (op) self
+            if reflected:  # c (op) self: only ∂/∂self is kept
                 data = forward(c, x)
-                da = partials(c, x, data)[1]
+                da = partial_b(c, x, data)
             else:  # self (op) c
                 data = forward(x, c)
-                da = partials(x, c, data)[0]
+                da = partial_a(x, c, data)
             b = None
             # The constant itself: a reference, no allocation for a float.
             db = (position, c) if keep_position else c
@@ -714,14 +715,13 @@ def _value_partials(node: Value) -> tuple[Any, ...]:
     """The node's local partials as Values of its parents, for create_graph."""
     prev, stored, op = node._prev, node._partials, node.op
     if op in UNARY:
-        return UNARY[op].partials(prev[0], node)
+        return UNARY[op].all_partials(prev[0], node)
     if op in BINARY:
         row = BINARY[op]
         a, b = binary_operands(node)
-        partials = row.partials(a, b, node)
         if len(prev) == 2:
-            return partials
-        return (partials[0],) if a is prev[0] else (partials[1],)
+            return row.all_partials(a, b, node)
+        return (row.partials[0 if a is prev[0] else 1](a, b, node),)
     if op == "dot":
         ws, xs = dot_operands(node)
         return tuple(

@@ -4,7 +4,9 @@ The chain rule is  ∂L/∂parent += ∂node/∂parent × ∂L/∂node.  A node 
 local partials ∂node/∂parent as floats when it is made, so backward is one loop
 with no per-node closure.  Adding an op is adding one row to ``OPS``.
 
-Partial rules take the operands and the output.  They are written with plain
+A row has one partial rule per operand, ∂out/∂a (and ∂out/∂b), so that a node
+with a constant operand computes only the partial it keeps (``x ** 2`` never
+needs ln x).  Partial rules take the operands and the output.  They are written with plain
 arithmetic and the helpers below so that they evaluate on floats (at forward
 time) and on ``Value``s (for ``mg.grad(..., create_graph=True)``).  On floats
 they never raise: where a derivative is singular they give inf or NaN, as
@@ -189,7 +191,7 @@ def _safe_half_over(out: Any) -> Any:
 
 @dataclass(frozen=True)
 class Op:
-    """One row: how to compute an op and its local partials.
+    """One row: how to compute an op, and one rule per operand for its local partial.
 
     ``linear[i]`` says that the op is linear in operand i alone (its partial
     with respect to operand i does not depend on operand i).  A node whose
@@ -201,38 +203,41 @@ class Op:
     name: str
     symbol: str
     forward: Callable[..., float]
-    partials: Callable[..., tuple[Any, ...]]
+    partials: tuple[Callable[..., Any], ...]  # partials[i](*operands, out) = ∂out/∂operand i
     linear: tuple[bool, ...] = ()
 
     @property
     def arity(self) -> int:
-        return len(self.linear) if self.linear else 1
+        return len(self.partials)
+
+    def all_partials(self, *operands_and_out: Any) -> tuple[Any, ...]:
+        """Every local partial at once: ``(∂out/∂a, ∂out/∂b)`` from ``(a, b, out)``."""
+        return tuple([rule(*operands_and_out) for rule in self.partials])
 
 
 UNARY: dict[str, Op] = {
     op.name: op
     for op in (
-        Op("neg", "-", operator.neg, lambda a, out: (-1.0,)),
-        Op("abs", "abs", abs, lambda a, out: (_sign(a),)),
-        Op("exp", "exp", exp_forward, lambda a, out: (out,)),
-        Op("log", "log", log_forward, lambda a, out: (1.0 / a,)),
-        Op("sqrt", "√", sqrt_forward, lambda a, out: (_safe_half_over(out),)),
-        Op("relu", "ReLU", relu, lambda a, out: (_step(a),)),
-        Op("sigmoid", "σ", sigmoid, lambda a, out: (out * (1.0 - out),)),
-        Op("tanh", "tanh", math.tanh, lambda a, out: (1.0 - out * out,)),
-        Op("gaussian", "exp(-x²)", gaussian, lambda a, out: (-2.0 * (a * out),)),  # a·out never overflows
+        Op("neg", "-", operator.neg, (lambda a, out: -1.0,)),
+        Op("abs", "abs", abs, (lambda a, out: _sign(a),)),
+        Op("exp", "exp", exp_forward, (lambda a, out: out,)),
+        Op("log", "log", log_forward, (lambda a, out: 1.0 / a,)),
+        Op("sqrt", "√", sqrt_forward, (lambda a, out: _safe_half_over(out),)),
+        Op("relu", "ReLU", relu, (lambda a, out: _step(a),)),
+        Op("sigmoid", "σ", sigmoid, (lambda a, out: out * (1.0 - out),)),
+        Op("tanh", "tanh", math.tanh, (lambda a, out: 1.0 - out * out,)),
+        Op("gaussian", "exp(-x²)", gaussian, (lambda a, out: -2.0 * (a * out),)),  # a·out never overflows
     )
 }
 
 BINARY: dict[str, Op] = {
     op.name: op
     for op in (
-        Op("+", "+", operator.add, lambda a, b, out: (1.0, 1.0), (True, True)),
-        Op("-", "−", operator.sub, lambda a, b, out: (1.0, -1.0), (True, True)),
-        Op("*", "*", operator.mul, lambda a, b, out: (b, a), (True, True)),
-        Op("/", "÷", div_forward, lambda a, b, out: (1.0 / b, -out / b), (True, False)),
-        Op("**", "^", pow_forward, lambda a, b, out: (_pow_da(a, b, out), _pow_db(a, b, out)),
-           (False, False)),
+        Op("+", "+", operator.add, (lambda a, b, out: 1.0, lambda a, b, out: 1.0), (True, True)),
+        Op("-", "−", operator.sub, (lambda a, b, out: 1.0, lambda a, b, out: -1.0), (True, True)),
+        Op("*", "*", operator.mul, (lambda a, b, out: b, lambda a, b, out: a), (True, True)),
+        Op("/", "÷", div_forward, (lambda a, b, out: 1.0 / b, lambda a, b, out: -out / b), (True, False)),
+        Op("**", "^", pow_forward, (_pow_da, _pow_db), (False, False)),
     )
 }
 

@@ -146,7 +146,7 @@ def test_shared_subexpressions_are_drawn():
 
 def test_a_new_row_of_the_table_is_drawn_and_checked(monkeypatch):
     softplus = ops.Op("softplus", "softplus", lambda a: math.log1p(math.exp(a)),
-                      lambda a, out: (ops.sigmoid(a),))
+                      (lambda a, out: ops.sigmoid(a),))
     monkeypatch.setitem(ops.UNARY, "softplus", softplus)
     monkeypatch.setitem(ops.OPS, "softplus", softplus)
     monkeypatch.setattr(Value, "softplus", engine._unary_method(softplus), raising=False)
@@ -234,7 +234,7 @@ def test_operands_refuses_unknown_and_nary_ops():
 
 
 def test_a_wrong_unary_partial_is_caught_and_shrinks_to_that_op(monkeypatch):
-    patch_row(monkeypatch, "tanh", lambda a, out: (1.0 - out,))  # the right one is 1 − out²
+    patch_row(monkeypatch, "tanh", (lambda a, out: 1.0 - out,))  # the right one is 1 − out²
 
     @settings(database=None)
     @given(expressions())
@@ -250,7 +250,8 @@ def test_a_wrong_unary_partial_is_caught_and_shrinks_to_that_op(monkeypatch):
 
 
 def test_a_wrong_binary_partial_is_caught_and_shrinks_to_that_op(monkeypatch):
-    patch_row(monkeypatch, "/", lambda a, b, out: (1.0 / b, out / b))  # the sign of ∂/∂b is wrong
+    # ∂/∂b has the wrong sign
+    patch_row(monkeypatch, "/", (lambda a, b, out: 1.0 / b, lambda a, b, out: out / b))
     minimal = find(expressions(), gradients_wrong, settings=FIND)
     assert "/" in minimal.ops and minimal.size <= 2, minimal
     assert len(minimal.inputs) == 1
@@ -259,8 +260,8 @@ def test_a_wrong_binary_partial_is_caught_and_shrinks_to_that_op(monkeypatch):
 def test_a_wrong_partial_on_the_constant_path_is_caught(monkeypatch):
     # Only `c ** x` (a constant base) is wrong: ∂/∂b drops ln a.  Graphs with
     # constants on either side of a binary op reach it.
-    right = ops.BINARY["**"].partials
-    bad = dataclasses.replace(ops.BINARY["**"], partials=lambda a, b, out: (right(a, b, out)[0], out))
+    right_a, _ = ops.BINARY["**"].partials
+    bad = dataclasses.replace(ops.BINARY["**"], partials=(right_a, lambda a, b, out: out))
     dunder = engine._BINARY_DUNDERS["**"]
     monkeypatch.setattr(Value, f"__r{dunder}__", engine._binary_method(bad, reflected=True))
     minimal = find(expressions(), gradients_wrong, settings=FIND)
@@ -290,8 +291,8 @@ def test_a_gradient_overwritten_instead_of_accumulated_is_caught_on_a_shared_nod
 
 def test_a_wrong_second_derivative_is_caught_while_first_derivatives_pass(monkeypatch):
     # Only the table row is wrong, so only the create_graph path sees it.
-    wrong = dataclasses.replace(ops.UNARY["tanh"], partials=lambda a, out: (1.0 - out * out * 0.5,)
-                                if isinstance(a, float) else (1.0 - a * a,))
+    wrong = dataclasses.replace(ops.UNARY["tanh"], partials=(lambda a, out: 1.0 - out * out * 0.5
+                                                             if isinstance(a, float) else 1.0 - a * a,))
     monkeypatch.setitem(ops.UNARY, "tanh", wrong)
 
     def second_wrong(expr):
@@ -392,8 +393,8 @@ def test_second_derivatives_pass_on_a_hand_checked_function():
 
 
 def test_second_derivatives_name_the_entry(monkeypatch):
-    wrong = dataclasses.replace(ops.UNARY["exp"], partials=lambda a, out: (out,) if isinstance(a, float)
-                                else (out * 2.0,))
+    wrong = dataclasses.replace(ops.UNARY["exp"], partials=(lambda a, out: out if isinstance(a, float)
+                                                            else out * 2.0,))
     monkeypatch.setitem(ops.UNARY, "exp", wrong)
     with pytest.raises(AssertionError, match=r"∂²f/∂x1∂x1 \(x1 = 0.5, x1 = 0.5\)") as info:
         assert_second_derivatives_match(lambda x, y: x + y.exp(), [1.0, 0.5])
