@@ -215,12 +215,12 @@ def build_mixed(leaves: list[Any], indices: list[int]) -> Any:
 class BareNode:
     """The floor of (b): the least that a graph node can be in pure Python.
 
-    The layout of micrograd_tw's Value (eight slots, x * y keeping copies of
-    its partials), made the same way, but with no operand checks, no no_grad
-    mode, no op table and no backward.  What is left of building a graph is
-    allocating one object per op that points to its parents, and the garbage
-    collector's passes over those objects: no engine that keeps a Python
-    object per node builds the mixed graph much faster on the same Python.
+    The layout of micrograd_tw's Value (eight slots), made the same way, but
+    with no operand checks, no no_grad mode, no op table and no backward.
+    What is left of building a graph is allocating one object per op that
+    points to its parents, and the garbage collector's passes over those
+    objects: no engine that keeps a Python object per node builds the mixed
+    graph much faster on the same Python.
     """
 
     __slots__ = ("data", "grad", "_tag", "_a", "_b", "_da", "_db", "_mark")
@@ -248,8 +248,8 @@ class BareNode:
         out._tag = "*"
         out._a = self
         out._b = other
-        out._da = other.data * 1.0
-        out._db = self.data * 1.0
+        out._da = other.data
+        out._db = self.data
         out._mark = None
         return out
 
