@@ -566,6 +566,11 @@ def sum(values: Iterable[Operand]) -> Value:  # noqa: A001 - mg.sum is the API n
     return _node(total, "sum", prev, _NARY, (1.0,) * len(prev), saved)
 
 
+# dot's _db when its operands follow from its parents and partials (dot_operands).
+_DOT_ALL_VALUES = "all Values"  # parents: the weights, then the inputs
+_DOT_NUMBER_INPUTS = "Value weights, number inputs"  # parents: the weights; partials: the inputs
+
+
 def dot(ws: Iterable[Operand], xs: Iterable[Operand]) -> Value:
     """Σ wᵢxᵢ as one node: the notes' 總刺激 (total stimulus) of a neuron.
 
@@ -605,11 +610,6 @@ def dot(ws: Iterable[Operand], xs: Iterable[Operand]) -> Value:
             tuple([x if isinstance(x, Value) else d for x, d in zip(xs, x_datas)]),
         )
     return _node(total, "dot", tuple(prev), _NARY, tuple(partials), operands)
-
-
-# dot's _db when its operands follow from its parents and partials (dot_operands).
-_DOT_ALL_VALUES = "all Values"  # parents: the weights, then the inputs
-_DOT_NUMBER_INPUTS = "Value weights, number inputs"  # parents: the weights; partials: the inputs
 
 
 def dot_operands(node: Value) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
