@@ -137,7 +137,7 @@ def _operands(node: Value) -> tuple[Any, ...]:
     Constants are kept on the nodes (``engine.binary_operands``; a ``sum``
     with constants keeps its items).
     """
-    op, prev, stored = node.op, node._prev, node._partials
+    op, prev = node.op, node._prev
     if op in UNARY:
         return prev
     if op in BINARY:
@@ -146,7 +146,7 @@ def _operands(node: Value) -> tuple[Any, ...]:
         a, b = binary_operands(node)
         return (a, float(b)) if isinstance(a, Value) else (float(a), b)
     if op == "sum":
-        return tuple(stored[len(prev)]) if len(stored) > len(prev) else prev
+        return tuple(node._db) if node._db is not None else prev  # a sum with constants keeps its items
     if op == "dot":
         ws, xs = dot_operands(node)
         return (tuple(ws), tuple(xs))

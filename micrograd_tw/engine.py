@@ -709,7 +709,7 @@ def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> 
 
 def _value_partials(node: Value) -> tuple[Any, ...]:
     """The node's local partials as Values of its parents, for create_graph."""
-    prev, stored, op = node._prev, node._partials, node.op
+    prev, op = node._prev, node.op
     if op in UNARY:
         return UNARY[op].all_partials(prev[0], node)
     if op in BINARY:
@@ -724,7 +724,7 @@ def _value_partials(node: Value) -> tuple[Any, ...]:
             [x for w, x in zip(ws, xs) if isinstance(w, Value)]
             + [w for w, x in zip(ws, xs) if isinstance(x, Value)]
         )
-    return stored  # sum: constant partials
+    return node._partials  # sum (constant partials) or a leaf (none)
 
 
 def binary_operands(node: Value) -> tuple[Any, Any]:
