@@ -8,7 +8,7 @@
 
 from typing import TYPE_CHECKING, Any
 
-from . import functional, nn, optim
+from . import functional, nn, ops, optim
 from .engine import (
     Value,
     detect_anomaly,
@@ -16,6 +16,8 @@ from .engine import (
     enable_grad,
     grad,
     is_grad_enabled,
+    max,
+    min,
     no_grad,
     sum,
     toposort,
@@ -53,7 +55,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "Value", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
-    "grad", "sum", "dot", "zero_grad", "toposort",
+    "grad", "sum", "dot", "max", "min", "zero_grad", "toposort", "ops",
     "functional", "gradcheck", "numerical_grad",
     "nn", "optim", "data",
     "draw_dot", "draw_network", "compile",

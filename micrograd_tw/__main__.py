@@ -23,7 +23,7 @@ from typing import Any, NoReturn
 
 import micrograd_tw as mg
 
-from .formula import Formula, FormulaError, parse, parse_assignments
+from .formula import FUNCTIONS, Formula, FormulaError, parse, parse_assignments
 from .gradcheck import check_tolerances, close
 
 GRAPHVIZ_HINT = (
@@ -248,7 +248,7 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         prog=prog,
         description="micrograd_tw: a scalar autograd engine with a computation graph.",
         epilog="Formulas use numbers, names, + - * / **, unary minus and the functions "
-        "exp log sqrt relu sigmoid tanh gaussian abs; nothing else is evaluated.",
+        f"{' '.join(FUNCTIONS)}; nothing else is evaluated.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {mg.__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

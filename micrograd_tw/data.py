@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .engine import _to_float
+from .engine import to_float
 
 __all__ = ["make_moons", "make_circles", "make_spiral"]
 
@@ -28,7 +28,7 @@ def _check(n: Any, noise: Any, name: str) -> tuple[int, float]:
         raise TypeError(f"{name}: n must be an int number of points, got {type(n).__name__}")
     if n < 1:
         raise ValueError(f"{name}: n must be at least 1, got {n}")
-    sigma = _to_float(noise, f"{name}: noise")
+    sigma = to_float(noise, f"{name}: noise")
     if not (sigma >= 0.0 and math.isfinite(sigma)):
         raise ValueError(f"{name}: noise must be a finite number >= 0, got {noise!r}")
     return int(n), sigma

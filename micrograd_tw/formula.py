@@ -4,8 +4,9 @@
     out = f.evaluate({"x": Value(1.0), "w": Value(-2.0), "b": Value(0.5)})
 
 Allowed: numbers, names, ``+ - * / **``, unary minus (and plus), and calls of
-the engine's one-argument functions (``exp log sqrt relu sigmoid tanh
-gaussian abs``).  Anything else raises ``FormulaError`` with a one-line
+the functions that the op table offers to formulas (``FUNCTIONS``: ``exp log
+sqrt relu sigmoid tanh gaussian abs sin cos`` of one argument, ``max min`` of
+one or more).  Anything else raises ``FormulaError`` with a one-line
 message that quotes the part of the formula that is not allowed.
 """
 
@@ -19,19 +20,29 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from . import engine
 from .engine import Value
-from .ops import UNARY
+from .ops import NARY, OPS, Op
 
 __all__ = ["FormulaError", "Formula", "parse", "parse_number", "parse_assignments", "FUNCTIONS"]
 
 MAX_LENGTH = 500  # characters: a formula is typed by hand, and the limit bounds every cost below
 MAX_DEPTH = 200  # nesting of the syntax tree (a chain a+b+c+... nests too); evaluation recurses this deep
 
-# The engine's one-argument functions, by the name used in formulas: every unary
-# row of the op table (a new row is usable at once), but neg, which is unary minus.
-FUNCTIONS: dict[str, Callable[[Value], Value]] = {
-    name: getattr(Value, "__abs__" if name == "abs" else name) for name in UNARY if name != "neg"
-}
+
+
+def _function(row: Op) -> Callable[..., Value]:
+    """The row as a function of its arguments' Values (an n-ary op takes them as its list)."""
+    if row.arity is NARY:
+        nary = getattr(engine, row.python_name)
+        return lambda *xs: nary(list(xs))
+    return getattr(Value, row.python_name)  # type: ignore[no-any-return]
+
+
+# The functions formulas may call, by name: every row of the op table that
+# offers itself to formulas (``Op.formula``), so a new row is usable at once.
+FUNCTIONS: dict[str, Callable[..., Value]] = {r.formula: _function(r) for r in OPS.values() if r.formula}
+_ARITY: dict[str, int | None] = {r.formula: r.arity for r in OPS.values() if r.formula}
 
 _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Add: lambda a, b: a + b,
@@ -128,10 +139,10 @@ class Formula:
                 return _UNARY[type(node.op)](self._eval(node.operand, values))
             if isinstance(node, ast.Call):
                 assert isinstance(node.func, ast.Name)
-                arg = self._eval(node.args[0], values)
-                if isinstance(arg, Value):
-                    return FUNCTIONS[node.func.id](arg)
-                return FUNCTIONS[node.func.id](Value(arg)).data
+                args = [self._eval(a, values) for a in node.args]
+                if any(isinstance(a, Value) for a in args):
+                    return FUNCTIONS[node.func.id](*args)
+                return FUNCTIONS[node.func.id](*[Value(a) for a in args]).data
         except (ValueError, ZeroDivisionError, OverflowError) as e:
             if isinstance(e, FormulaError):
                 raise
@@ -215,9 +226,12 @@ def _check_node(node: ast.expr, source: str, names: dict[str, int]) -> list[ast.
             raise refuse("only a function name can be called")
         if node.func.id not in FUNCTIONS:
             raise refuse(f"unknown function {node.func.id!r} (known: {', '.join(FUNCTIONS)})")
-        if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
+        if _ARITY[node.func.id] is NARY:
+            if node.keywords or not node.args or any(isinstance(a, ast.Starred) for a in node.args):
+                raise refuse(f"{node.func.id}() takes one or more arguments, such as {node.func.id}(0, x)")
+        elif node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
             raise refuse(f"{node.func.id}() takes exactly one argument")
-        return [node.args[0]]  # the function's name is not a variable
+        return list(node.args)  # the function's name is not a variable
     raise refuse(f"{_KINDS.get(type(node), type(node).__name__)} is not allowed")
 
 

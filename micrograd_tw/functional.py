@@ -2,8 +2,9 @@
 
 Everything here is a composite of engine ops, so gradients (and second
 derivatives) come from the op table.  Softmax-like functions subtract the
-largest score as a plain float first: the shift leaves the result and its
-gradient unchanged and keeps exp() from overflowing.
+largest score first, as the graph op ``mg.max`` (so ``mg.compile`` computes
+the shift per row): the shift leaves the result and its gradient unchanged
+and keeps exp() from overflowing.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import engine
-from .engine import Value, _to_float
+from .engine import Value, to_float
 
 __all__ = [
-    "relu", "sigmoid", "tanh", "gaussian", "exp", "log",
+    "relu", "sigmoid", "tanh", "gaussian", "exp", "log", "sin", "cos",
     "logsumexp", "softmax", "log_softmax", "mse_loss", "cross_entropy",
 ]
 
@@ -55,6 +56,16 @@ def log(x: Any) -> Value:
     return _value(x).log()
 
 
+def sin(x: Any) -> Value:
+    """Sine (radians)."""
+    return _value(x).sin()
+
+
+def cos(x: Any) -> Value:
+    """Cosine (radians)."""
+    return _value(x).cos()
+
+
 # ------------------------------------------------------------------ softmax
 
 
@@ -74,14 +85,14 @@ def logsumexp(xs: Sequence[Any]) -> Value:
 
 
 def _logsumexp(values: list[Value]) -> Value:
-    shift = max(v.data for v in values)  # a float: the shift is not differentiated
+    shift = engine.max(values)  # its gradient cancels: ∂/∂shift = 1 − Σ softmax = 0
     return engine.sum([(v - shift).exp() for v in values]).log() + shift
 
 
 def softmax(xs: Sequence[Any]) -> list[Value]:
     """e^(xᵢ) / Σⱼ e^(xⱼ): scores to probabilities that keep their order and sum to 1."""
     values = _scores(xs, "softmax")
-    shift = max(v.data for v in values)
+    shift = engine.max(values)  # the shift's gradient cancels
     exps = [(v - shift).exp() for v in values]
     total = engine.sum(exps)
     return [e / total for e in exps]
@@ -157,7 +168,7 @@ def _as_rows(xs: Any, name: str) -> list[list[Any]]:
 def _operand(x: Any, name: str, i: int) -> Any:
     if isinstance(x, Value):
         return x
-    return _to_float(x, f"mse_loss: {name}[{i}]")
+    return to_float(x, f"mse_loss: {name}[{i}]")
 
 
 def cross_entropy(logits: Any, target: Any) -> Value:

@@ -29,7 +29,8 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Union
 
-from .engine import Value, _short, dot
+from .engine import Value, dot
+from .engine import short_repr as _short
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "StateDictError", "ACTIVATIONS"]
 

@@ -23,14 +23,14 @@ import numbers
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .engine import Value, _to_float, no_grad
+from .engine import Value, to_float, no_grad
 
 __all__ = ["Optimizer", "SGD", "Adam"]
 
 
 def _in_range(x: Any, what: str, low: float, high: float, high_open: bool = True) -> float:
     """x as a float in [low, high) (or [low, high]); ValueError naming what otherwise (NaN too)."""
-    f = _to_float(x, what)
+    f = to_float(x, what)
     inside = low <= f < high if high_open else low <= f <= high
     if not inside:
         bracket = ")" if high_open else "]"
@@ -112,7 +112,7 @@ class Optimizer:
                 out.append(None)
             else:
                 try:
-                    f = _to_float(v, f"{what}[{i}]")
+                    f = to_float(v, f"{what}[{i}]")
                 except (TypeError, OverflowError) as e:
                     problems.append(str(e))
                     continue

@@ -24,8 +24,8 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from .engine import Value, binary_operands, dot_operands, toposort
-from .ops import NARY_SYMBOLS, OPS, UNARY
+from . import ops
+from .engine import Value, operands, parents, toposort
 
 __all__ = ["draw_dot", "draw_network", "GraphvizNotFoundError"]
 
@@ -184,7 +184,7 @@ def _count_values(roots: list[Value], limit: int) -> int:
         seen.add(v)
         if len(seen) > limit:
             break
-        stack.extend(v._prev)
+        stack.extend(parents(v))
     return len(seen)
 
 
@@ -217,17 +217,17 @@ def _long_edges(order: list[Value]) -> tuple[int, Value | None, int]:
     """
     rank: dict[Value, int] = {}
     for v in order:  # results: one rank for the op node, one for the box
-        rank[v] = 2 + max((rank[p] for p in v._prev), default=-2) if v.op else 0
+        rank[v] = 2 + max((rank[p] for p in parents(v)), default=-2) if v.op else 0
     leaf_rank: dict[Value, int] = {}
     for v in order:  # leaves: just before the op node of their first user
-        for p in v._prev:
+        for p in parents(v):
             if not p.op:
                 leaf_rank[p] = min(leaf_rank.get(p, rank[v] - 2), rank[v] - 2)
     rank.update(leaf_rank)
     extra: dict[Value, int] = {}
     uses: dict[Value, int] = {}
     for v in order:
-        for p in v._prev:
+        for p in parents(v):
             extra[p] = extra.get(p, 0) + rank[v] - rank[p] - 2
             uses[p] = uses.get(p, 0) + 1
     worst = max(extra, key=extra.__getitem__, default=None)
@@ -266,13 +266,20 @@ def _in_order(roots: list[Value]) -> list[Value]:
 
 def _binary_constant(node: Value) -> tuple[float, bool]:
     """The constant operand of a binary node with one Value parent, and whether it is on the left."""
-    a, b = binary_operands(node)
+    a, b = operands(node)
     return (a, True) if isinstance(b, Value) else (b, False)
+
+
+def _dot_weights(node: Value) -> tuple[Any, ...]:
+    """A dot node's weights (its operands are w1..wn, x1..xn)."""
+    xs = operands(node)
+    return xs[: len(xs) // 2]
 
 
 def _dot_constants(node: Value) -> str:
     """For a dot node with constant operands: the lines ``w = (…)`` / ``x = (…)``, ``·`` for a Value."""
-    ws, xs = dot_operands(node)
+    both = operands(node)
+    ws, xs = both[: len(both) // 2], both[len(both) // 2 :]
     lines = []
     for name, items in (("w", ws), ("x", xs)):
         if all(isinstance(v, Value) for v in items):
@@ -285,24 +292,25 @@ def _dot_constants(node: Value) -> str:
 
 def _op_label(node: Value) -> str:
     """The op node's text: the op table's symbol, with any constant operand."""
-    op, prev = node.op, node._prev
+    op, prev = node.op, parents(node)
+    row = ops.row(op)
+    sym = row.symbol
     if op == "dot":
         consts = _dot_constants(node)
-        return html.escape(NARY_SYMBOLS["dot"]) + (f"<BR/>{consts}" if consts else "")
+        return html.escape(sym) + (f"<BR/>{consts}" if consts else "")
     if op == "sum":
-        # A sum with constants keeps its items (_db); show the constants' total.
-        constants = [x for x in node._db or () if not isinstance(x, Value)]
+        # A sum with constant items: show the constants' total.
+        constants = [x for x in operands(node) if not isinstance(x, Value)]
         total = math.fsum(constants)
-        return html.escape(NARY_SYMBOLS["sum"] + (f" + {_num(total)}" if constants else ""))
-    row = OPS.get(op)
-    if row is None:  # an op this module does not know: its name says what it is
-        return _text(op)
-    sym = row.symbol
-    if op in UNARY:
-        return html.escape(sym)
+        return html.escape(sym + (f" + {_num(total)}" if constants else ""))
+    if row.arity != 2:  # unary, n-ary (max, min) and users' own ops
+        constants = [x for x in operands(node) if not isinstance(x, Value)] if row.arity != 1 else []
+        shown = "".join(f", {_num(c)}" for c in constants[:6])
+        return _text(sym) if not shown else _text(f"{sym}(·{shown})")
     if len(prev) == 2:
         return html.escape(f"a {sym} b" if op in NONCOMMUTATIVE else sym)
     c, left = _binary_constant(node)
+    left = left and op in NONCOMMUTATIVE  # 2 * x reads as x * 2
     return html.escape(f"{_num(c)} {sym}" if left else f"{sym} {_num(c)}")
 
 
@@ -378,10 +386,10 @@ def _neuron_members(
     children: dict[Value, list[Value]] = {}
     by_weights: dict[tuple[int, ...], list[Value]] = {}
     for node in order:
-        for p in node._prev:
+        for p in parents(node):
             children.setdefault(p, []).append(node)
         if node.op == "dot":
-            ws = dot_operands(node)[0]
+            ws = _dot_weights(node)
             by_weights.setdefault(tuple(id(w) for w in ws), []).append(node)
 
     members: dict[tuple[int, int], list[Value]] = {}
@@ -405,11 +413,11 @@ def _neuron_members(
             for d in by_weights.get(tuple(id(w) for w in neuron.w), []):
                 claim(key, d)
                 for s in children.get(d, []):
-                    if s.op != "+" or len(s._prev) != 2 or not any(p is b for p in s._prev):
+                    if s.op != "+" or len(parents(s)) != 2 or not any(p is b for p in parents(s)):
                         continue
                     claim(key, s)
                     for a in children.get(s, []):
-                        if a.op == act and a._prev == (s,):
+                        if a.op == act and parents(a) == (s,):
                             claim(key, a)
     for vs in members.values():
         vs.sort(key=index.__getitem__, reverse=True)  # root first, as draw_dot declares
@@ -522,8 +530,8 @@ def draw_dot(
     for i, v in enumerate(order):
         if not v.op:
             continue
-        ordered = v.op in NONCOMMUTATIVE and len(v._prev) == 2
-        for slot, p in enumerate(v._prev):
+        ordered = v.op in NONCOMMUTATIVE and len(parents(v)) == 2
+        for slot, p in enumerate(parents(v)):
             g.edge(f"n{index[p]}", f"op{i}", **({"label": "ab"[slot]} if ordered else {}))
         g.edge(f"op{i}", f"n{i}")
     return g
@@ -598,7 +606,7 @@ def draw_network(
         texts = []
         for n in neurons:
             act = _activation_name(n)
-            text = html.escape(OPS[act].symbol if act in OPS else (act or "φ"))
+            text = html.escape(ops.OPS[act].symbol if act in ops.OPS else (act or "φ"))
             if show_weights:
                 text += f'<BR/><FONT POINT-SIZE="9">b = {_num(n.b.data)}</FONT>'
             texts.append(text)

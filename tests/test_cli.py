@@ -288,7 +288,7 @@ def test_every_function_is_the_engine_op():
 def test_constants_are_folded_not_nodes():
     x = mg.Value(3.0, label="x")
     out = parse("x * (2 + exp(0))").evaluate({"x": x})
-    assert out.data == 9.0 and out._prev == (x,)  # one parent: the constant 3 is not a node
+    assert out.data == 9.0 and mg.engine.parents(out) == (x,)  # one parent: the constant 3 is not a node
 
 
 def test_parse_number():

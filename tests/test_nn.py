@@ -37,17 +37,17 @@ def test_neuron_is_three_nodes_dot_plus_activation(act):
     n = Neuron(2, activation=act, seed=0)
     out = n([1.0, 2.0])
     assert out.op == act
-    (plus,) = out._prev
+    (plus,) = mg.engine.parents(out)
     assert plus.op == "+"
-    stimulus, bias = plus._prev
+    stimulus, bias = mg.engine.parents(plus)
     assert stimulus.op == "dot" and bias is n.b
-    assert set(stimulus._prev) == set(n.w)  # numbers as inputs are not nodes
+    assert set(mg.engine.parents(stimulus)) == set(n.w)  # numbers as inputs are not nodes
 
 
 def test_linear_neuron_has_no_activation_node():
     n = Neuron(2, activation="linear", seed=0)
     out = n([1.0, 2.0])
-    assert out.op == "+" and out._prev[0].op == "dot"
+    assert out.op == "+" and mg.engine.parents(out)[0].op == "dot"
 
 
 def test_neuron_gradients_match_hand_derivation():

@@ -21,7 +21,7 @@ import pytest
 
 import micrograd_tw as mg
 from micrograd_tw import viz
-from micrograd_tw.ops import NARY_SYMBOLS, OPS
+from micrograd_tw.ops import OPS
 
 ROOT = Path(__file__).resolve().parents[1]
 SVG_TEXT = "{http://www.w3.org/2000/svg}text"
@@ -150,7 +150,7 @@ def test_neuron_graph_has_one_box_per_value_and_one_node_per_op():
     for text in ("x1", "w2", "data 0.7071", "grad 1", "data -6", "grad 0.5", "grad -1.5"):
         assert text in src
     labels = {op_label(src, o) for o in op_nodes(src)}
-    assert labels == {NARY_SYMBOLS["dot"], OPS["+"].symbol, OPS["tanh"].symbol}
+    assert labels == {OPS["dot"].symbol, OPS["+"].symbol, OPS["tanh"].symbol}
 
 
 def test_show_grad_false_leaves_grad_out():
@@ -198,8 +198,8 @@ X = 2.5
         (lambda x: 2 ** x, f"2 {OPS['**'].symbol}"),
         (lambda x: x * -0.5, f"{OPS['*'].symbol} -0.5"),
         (lambda x: -x, OPS["neg"].symbol),
-        (lambda x: mg.sum([x, 1.0, 2.0]), f"{NARY_SYMBOLS['sum']} + 3"),
-        (lambda x: mg.sum([x, x]), NARY_SYMBOLS["sum"]),
+        (lambda x: mg.sum([x, 1.0, 2.0]), f"{OPS['sum'].symbol} + 3"),
+        (lambda x: mg.sum([x, x]), OPS["sum"].symbol),
     ],
 )
 def test_constant_operand_shows_in_the_op_node(make, expected):
@@ -226,9 +226,9 @@ def test_dot_with_constant_operands_lists_them():
     y = mg.dot([w1, w2], [1.5, 2.0])
     src = mg.draw_dot(y).source
     assert len(value_nodes(src)) == 3
-    assert op_label(src, "op2") == f"{NARY_SYMBOLS['dot']}<BR/>x = (1.5, 2)"
+    assert op_label(src, "op2") == f"{OPS['dot'].symbol}<BR/>x = (1.5, 2)"
     z = mg.dot([w1, 3.0], [1.0, w2])  # constants on both sides, · for a Value
-    assert op_label(mg.draw_dot(z).source, "op2") == f"{NARY_SYMBOLS['dot']}<BR/>w = (·, 3)<BR/>x = (1, ·)"
+    assert op_label(mg.draw_dot(z).source, "op2") == f"{OPS['dot'].symbol}<BR/>w = (·, 3)<BR/>x = (1, ·)"
 
 
 def test_noncommutative_binary_ops_label_their_operands():
@@ -370,11 +370,11 @@ def test_model_groups_each_neuron_in_its_layer():
     idx = {v: i for i, v in enumerate(order)}
     for li, layer in enumerate(model.layers):
         for nj, neuron in enumerate(layer.neurons):
-            d = next(v for v in order if v.op == "dot" and v._prev[0] is neuron.w[0])
-            s = next(v for v in order if v.op == "+" and d in v._prev)
+            d = next(v for v in order if v.op == "dot" and mg.engine.parents(v)[0] is neuron.w[0])
+            s = next(v for v in order if v.op == "+" and d in mg.engine.parents(v))
             expect = {f"n{idx[p]}" for p in (*neuron.w, neuron.b)}
             expect |= {f"n{idx[d]}", f"op{idx[d]}", f"n{idx[s]}", f"op{idx[s]}"}
-            acts = [v for v in order if v.op == neuron.activation and v._prev == (s,)]
+            acts = [v for v in order if v.op == neuron.activation and mg.engine.parents(v) == (s,)]
             assert len(acts) == (0 if neuron.activation == "linear" else 1)
             expect |= {f"n{idx[a]}" for a in acts} | {f"op{idx[a]}" for a in acts}
             assert cl[f"cluster_layer{li + 1}_neuron{nj + 1}"]["nodes"] == expect
@@ -419,7 +419,7 @@ def test_real_mlp_groups_each_neuron_with_its_three_steps(activation):
             assert c["parent"] == f"cluster_layer{i + 1}"
             assert len(c["nodes"]) == nin + 1 + 2 * steps  # weights, bias, a box and an op node per step
             ops = {op_label(src, nid) for nid in c["nodes"] if nid.startswith("op")}
-            expected = {NARY_SYMBOLS["dot"], OPS["+"].symbol} | ({OPS[activation].symbol} if i < 2 else set())
+            expected = {OPS["dot"].symbol, OPS["+"].symbol} | ({OPS[activation].symbol} if i < 2 else set())
             assert ops == expected
     # every parameter is drawn as a parameter, the inputs as inputs
     assert src.count(f'BGCOLOR="{viz.COLORS["parameter"]}"') == len(model.parameters()) == 20
