@@ -101,7 +101,7 @@ def test_wrong_input_length_names_both_sizes(model, who, nin, x):
 
 
 def test_a_single_number_is_not_an_input_list():
-    with pytest.raises(TypeError, match="MLP expects a list of 2 inputs, got float"):
+    with pytest.raises(TypeError, match=r"MLP takes one sample, a list of 2 inputs; got one number \(1.0\)"):
         MLP(2, [1], seed=0)(1.0)
 
 
