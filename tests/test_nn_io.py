@@ -9,6 +9,7 @@ import struct
 import subprocess
 import sys
 import threading
+import tracemalloc
 from fractions import Fraction
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import micrograd_tw as mg
 import micrograd_tw.model_files as model_files
 import micrograd_tw.nn as nn
 from micrograd_tw.nn import MLP, Neuron, StateDictError
@@ -512,3 +514,44 @@ def test_concurrent_saves_from_processes_never_tear_the_file(tmp_path):
         assert p.returncode == 0, err
     assert loads > 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json"]
+
+
+# ------------------------------------------- memory on hostile files (issue 11, #9)
+
+
+class ManyWeights(nn.Module):
+    """A model whose own file may be about 2.7 MB, so that a 2 MB file is not refused by size."""
+
+    def __init__(self, n):
+        self.w = [mg.Value(0.0) for _ in range(n)]
+
+
+HOSTILE = {  # 2 MB each; a parser or a pre-scan can build millions of objects from them
+    "one string of escaped quotes": b'{"a": "' + b'\\"' * 1_000_000 + b'"}',
+    "empty lists": b"[" + b"[]," * 666_666 + b"[]]",
+    "numbers": b"[" + b"1.0," * 500_000 + b"1.0]",
+    "short strings": b"[" + b'"ab",' * 400_000 + b'"ab"]',
+}
+
+
+def load_peak(model, path):
+    """tracemalloc's peak while model.load(path) refuses the file."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(StateDictError):
+            model.load(path)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_hostile_files_cost_at_most_a_few_times_their_size(tmp_path):
+    model = ManyWeights(25_000)
+    empty = tmp_path / "empty.json"
+    empty.write_bytes(b"")
+    baseline = load_peak(model, empty)  # the model's own bookkeeping: its names and parameters
+    for kind, content in HOSTILE.items():
+        path = tmp_path / "hostile.json"
+        path.write_bytes(content)
+        extra = load_peak(model, path) - baseline
+        assert extra < 3 * len(content), f"{kind}: {extra:,} bytes for a file of {len(content):,}"
