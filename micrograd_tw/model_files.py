@@ -45,8 +45,6 @@ _BYTES_FOR_HEADER = 64 * 1024
 _SPARE_CONTAINERS = 64
 _SPARE_VALUES = 1024
 
-_short = reprlib.Repr()
-_short.maxstring = _short.maxother = _short.maxlong = 40
 
 
 class StateDictError(ValueError):
@@ -90,12 +88,12 @@ def check_parameters(state: Mapping[Any, Any], names: list[str], problems: list[
         elif isinstance(x, _Refused):
             problems.append(f"{name}: {x.text} is not a finite number")
         elif isinstance(x, bool) or not isinstance(x, numbers.Real):
-            problems.append(f"{name}: expected a number, got {type(x).__name__} {_short.repr(x)}")
+            problems.append(f"{name}: expected a number, got {type(x).__name__} {reprlib.repr(x)}")
         else:
             try:
                 f = float(x)
             except (OverflowError, ValueError, TypeError):
-                problems.append(f"{name}: {_short.repr(x)} is not representable as a float")
+                problems.append(f"{name}: {reprlib.repr(x)} is not representable as a float")
                 continue
             if math.isfinite(f):
                 values[name] = f
@@ -105,7 +103,7 @@ def check_parameters(state: Mapping[Any, Any], names: list[str], problems: list[
 
 
 def _names(keys: list[Any], limit: int = 8) -> str:
-    shown = ", ".join(_short.repr(k) for k in keys[:limit])
+    shown = ", ".join(reprlib.repr(k) for k in keys[:limit])
     return shown + (f", ... ({len(keys) - limit} more)" if len(keys) > limit else "")
 
 
@@ -221,7 +219,7 @@ def _parse(text: str, problems: list[str]) -> Any:
         obj: dict[str, Any] = {}
         for key, value in items:
             if key in obj:
-                problems.append(f"duplicate key {_short.repr(key)}")
+                problems.append(f"duplicate key {reprlib.repr(key)}")
             obj[key] = value
         return obj
 
@@ -325,15 +323,15 @@ def _check_document(
         if key not in document:
             problems.append(f"missing top-level key {key!r}")
     if "format" in document and document["format"] != FORMAT:
-        problems.append(f"format is {_short.repr(document['format'])}, expected {FORMAT!r}")
+        problems.append(f"format is {reprlib.repr(document['format'])}, expected {FORMAT!r}")
     version = document.get("version", FORMAT_VERSION)
     if type(version) is not int:
-        got = f"{type(version).__name__} {_short.repr(version)}"
+        got = f"{type(version).__name__} {reprlib.repr(version)}"
         problems.append(f"format version must be an integer, got {got}")
     elif version != FORMAT_VERSION:
         problems.append(f"format version {version} is not supported (this release reads {FORMAT_VERSION})")
     if "architecture" in document and not _same(document["architecture"], architecture):
-        shown = _short.repr(document["architecture"])
+        shown = reprlib.repr(document["architecture"])
         problems.append(f"architecture: the file holds {shown}, but the model is {architecture}")
     if "parameters" not in document:
         return {}

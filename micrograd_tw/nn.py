@@ -152,20 +152,18 @@ _RELU_BY_DEFAULT = type("DefaultActivation", (str,), {})("relu")
 
 MAX_SIZE = 10_000_000  # inputs or neurons of one layer: each weight is a Value object (~100 bytes)
 
-_short = reprlib.Repr()
-_short.maxstring = _short.maxother = _short.maxlong = 40
 
 
 def _count(x: Any, what: str) -> int:
     """A positive int (a size), or an error naming ``what``."""
     if isinstance(x, bool) or not isinstance(x, numbers.Integral):
-        raise TypeError(f"{what} must be a positive int, got {type(x).__name__} {_short.repr(x)}")
+        raise TypeError(f"{what} must be a positive int, got {type(x).__name__} {reprlib.repr(x)}")
     size = int(x)
     if size < 1:
-        raise ValueError(f"{what} must be a positive int, got {_short.repr(size)}")
+        raise ValueError(f"{what} must be a positive int, got {reprlib.repr(size)}")
     if size > MAX_SIZE:
         raise ValueError(
-            f"{what} is {_short.repr(size)}, more than micrograd_tw can hold: at most {MAX_SIZE:,} "
+            f"{what} is {reprlib.repr(size)}, more than micrograd_tw can hold: at most {MAX_SIZE:,} "
             "(every weight is one Value object)"
         )
     return size
@@ -178,11 +176,11 @@ def _activation(activation: Any, nonlin: Any = None) -> tuple[str, Callable[[Val
     """
     if nonlin is not None:
         if not isinstance(nonlin, bool):
-            raise TypeError(f"nonlin must be True or False (micrograd's spelling), got {_short.repr(nonlin)}")
+            raise TypeError(f"nonlin must be True or False, as in micrograd; got {reprlib.repr(nonlin)}")
         implied = "relu" if nonlin else "linear"
         if activation is not _RELU_BY_DEFAULT and activation != implied:
             raise ValueError(
-                f"nonlin={nonlin} means activation={implied!r}, but activation={_short.repr(activation)} "
+                f"nonlin={nonlin} means activation={implied!r}, but activation={reprlib.repr(activation)} "
                 "was given too; pass only one of them"
             )
         activation = implied
@@ -197,7 +195,7 @@ def _activation(activation: Any, nonlin: Any = None) -> tuple[str, Callable[[Val
     elif callable(activation):
         return getattr(activation, "__name__", type(activation).__name__), activation
     raise ValueError(
-        f"unknown activation {_short.repr(activation)}; choose one of "
+        f"unknown activation {reprlib.repr(activation)}; choose one of "
         + ", ".join(repr(a) for a in ACTIVATIONS)
         + " or pass a callable Value -> Value"
     )
@@ -211,7 +209,7 @@ def _inputs(x: Any, nin: int, who: str) -> list[Any]:
     """
     shape = getattr(x, "shape", None)
     if x is None or isinstance(x, (Value, numbers.Number)) or shape == ():
-        got = "None" if x is None else f"one number ({_short.repr(x)})"
+        got = "None" if x is None else f"one number ({reprlib.repr(x)})"
         raise TypeError(f"{who} takes one sample, a list of {nin} inputs; got {got}")
     if shape is not None and len(shape) > 1:
         raise TypeError(_batch_message(who, nin, f"an array of shape {tuple(shape)}"))
@@ -355,7 +353,7 @@ class MLP(Module):
     ) -> None:
         self.nin = _count(nin, "MLP nin")
         if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
-            raise ValueError(f"MLP nouts must be a non-empty list of layer sizes, got {_short.repr(nouts)}")
+            raise ValueError(f"MLP nouts must be a non-empty list of layer sizes, got {reprlib.repr(nouts)}")
         self.nouts = [_count(n, f"MLP nouts[{i}]") for i, n in enumerate(nouts)]
         self.activation, _ = _activation(activation)
         self.output_activation, _ = _activation(output_activation)
