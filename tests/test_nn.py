@@ -362,3 +362,15 @@ def test_mlp_calls_each_item_of_its_layers():
     assert calls == [2]
     model.layers.append(lambda xs: [x.relu() * 2 for x in xs])  # a callable appended, as in micrograd
     assert model([0.5, -1.0]).data == max(expected, 0.0) * 2
+
+
+def test_the_readmes_micrograd_table_tells_the_truth():
+    x = mg.Value(3.0)
+    z = (x * x) * (x * x)
+    z.backward()
+    assert x.grad == 108.0  # 4x³
+    z.backward()
+    assert x.grad == 216.0  # the same gradient added again (micrograd 0.1.0 gives 324)
+    assert bool(mg.Value(0)) is False and (mg.Value(1) < 2) is True
+    assert repr(mg.Value(2)) == "Value(data=2.0, grad=0.0)"
+    assert MLP(2, [1], seed=0).layers[0](([1.0, 2.0])).__class__ is list
