@@ -523,7 +523,7 @@ Value.__mul__ = _mul_values  # type: ignore[method-assign]
 # ---------------------------------------------------------------- n-ary nodes
 
 
-def _as_list(items: Any, what: str) -> list[Any]:
+def as_list(items: Any, what: str) -> list[Any]:
     """The items of a list, tuple or other ordered iterable, as a list.
 
     A dict or set is refused: iterating it gives keys or an arbitrary order,
@@ -564,7 +564,7 @@ def _nary_node(row: Op, items: list[Any], datas: list[float]) -> Value:
 
 def sum(values: Iterable[Operand]) -> Value:  # noqa: A001 - mg.sum is the API name
     """Σ values as one node, however long the list (the notes' Σ)."""
-    items = _as_list(values, "sum")
+    items = as_list(values, "sum")
     return _nary_node(_SUM, items, _datas(items, "sum"))
 
 
@@ -582,8 +582,8 @@ def dot(ws: Iterable[Operand], xs: Iterable[Operand]) -> Value:
     Value inputs.  Written out rather than made by ``_nary_node``: it is the
     hot path of every neuron, and the partials it keeps are the data it read.
     """
-    ws = _as_list(ws, "dot weights")
-    xs = _as_list(xs, "dot inputs")
+    ws = as_list(ws, "dot weights")
+    xs = as_list(xs, "dot inputs")
     if len(ws) != len(xs):
         raise ValueError(f"dot: {len(ws)} weights but {len(xs)} inputs; they must match")
     w_datas = _datas(ws, "dot weights")
@@ -610,7 +610,7 @@ def function_from_row(row: Op) -> Callable[..., Value]:
     if row.arity is NARY:
 
         def nary(values: Iterable[Operand]) -> Value:
-            items = _as_list(values, name)
+            items = as_list(values, name)
             if not items:
                 raise ValueError(f"{name}: the list is empty; {name} needs at least one item")
             return _nary_node(row, items, _datas(items, name))
@@ -786,6 +786,6 @@ def _check_gradients(node: Value, g: float) -> None:
 __all__ = [
     "Value", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
     "sum", "dot", "max", "min", "toposort", "grad", "zero_grad", "ops",
-    "parents", "local_partials", "operands", "to_float", "short_repr", "function_from_row",
+    "parents", "local_partials", "operands", "to_float", "short_repr", "as_list", "function_from_row",
     "methods_from_row",
 ]

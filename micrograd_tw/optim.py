@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import reprlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -285,8 +286,8 @@ class Adam(Optimizer):
         eps = _hyper(problems, _non_negative, state["eps"], "eps")
         wd = _hyper(problems, _non_negative, state["weight_decay"], "weight_decay")
         t = state["step"]
-        if isinstance(t, bool) or not isinstance(t, numbers.Integral) or t < 0:
-            problems.append(f"step must be an int >= 0, got {t!r}")
+        if isinstance(t, bool) or not isinstance(t, numbers.Integral) or not 0 <= int(t) <= _MAX_STEP:
+            problems.append(f"step must be an int from 0 to 2**53 (steps taken), got {reprlib.repr(t)}")
         m = self._floats(state["exp_avg"], "exp_avg", problems)
         v = self._floats(state["exp_avg_sq"], "exp_avg_sq", problems)
         if any(x < 0.0 for x in v):
@@ -294,6 +295,9 @@ class Adam(Optimizer):
         self._refuse(problems)
         self.lr, self.betas, self.eps, self.weight_decay = lr, betas, eps, wd
         self.t, self.exp_avg, self.exp_avg_sq = int(t), m, v
+
+
+_MAX_STEP = 2**53  # the step count is an exponent of a float (β₁ᵗ): counted exactly up to here
 
 
 def _betas(betas: Any) -> tuple[float, float]:

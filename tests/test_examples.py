@@ -52,9 +52,42 @@ def assert_svg(path: Path) -> None:
     assert len(list(root.iter())) > 10, f"{path} draws almost nothing"
 
 
-def test_every_example_is_covered():
-    scripts = {p.stem for p in EXAMPLES.glob("*.py")}
-    assert scripts == set(RUNS)
+def listed_examples(root: Path) -> set[str]:
+    """The example files that a README's table links to, in both READMEs."""
+    names = set()
+    for readme in ("README.md", "README.zh-TW.md"):
+        text = (root / readme).read_text(encoding="utf-8")
+        names |= set(re.findall(r"\(examples/([^)/]+\.(?:py|ipynb))\)", text))
+    return names
+
+
+def check_listed_examples(root: Path) -> None:
+    """What the READMEs list exists and is run here; other files in examples/ are the user's."""
+    listed = listed_examples(root)
+    assert {f"{name}.py" for name in RUNS} | {"interactive.ipynb"} == listed
+    for name in listed:
+        assert (root / "examples" / name).is_file(), name
+
+
+def test_every_listed_example_exists_and_is_run():
+    check_listed_examples(ROOT)
+
+
+def test_a_users_copy_of_an_example_or_a_notebook_run_breaks_no_test(tmp_path):
+    # Natural actions: copy an example to try changes, run the notebook with nbconvert.
+    for readme in ("README.md", "README.zh-TW.md"):
+        shutil.copy(ROOT / readme, tmp_path / readme)
+    shutil.copytree(EXAMPLES, tmp_path / "examples", ignore=shutil.ignore_patterns("out", "__pycache__"))
+    shutil.copy(EXAMPLES / "moons.py", tmp_path / "examples" / "my_moons.py")
+    shutil.copy(EXAMPLES / "interactive.ipynb", tmp_path / "examples" / "interactive.nbconvert.ipynb")
+    check_listed_examples(tmp_path)
+
+
+@pytest.mark.skipif(shutil.which("git") is None or not (ROOT / ".git").exists(), reason="not a git checkout")
+def test_generated_files_are_ignored_by_git():
+    for generated in ("examples/interactive.nbconvert.ipynb", "examples/out/moons.png"):
+        r = subprocess.run(["git", "check-ignore", "-q", generated], cwd=ROOT, capture_output=True)
+        assert r.returncode == 0, f"{generated} is not ignored"
 
 
 @pytest.mark.parametrize("name", list(RUNS))
@@ -73,9 +106,9 @@ def test_example_runs_and_writes_pictures(name, tmp_path):
 
 
 def test_example_docstrings_say_how_to_run():
-    for script in EXAMPLES.glob("*.py"):
-        doc = script.read_text(encoding="utf-8").split('"""')[1]
-        assert f"python examples/{script.name}" in doc, script.name
+    for name in RUNS:
+        doc = (EXAMPLES / f"{name}.py").read_text(encoding="utf-8").split('"""')[1]
+        assert f"python examples/{name}.py" in doc, name
 
 
 def test_graph_tour_without_graphviz_writes_dot(tmp_path):
@@ -167,7 +200,7 @@ def test_readme_quick_start_and_usage_example(readme, capsys):
 @pytest.mark.parametrize("readme", ["README.md", "README.zh-TW.md"])
 def test_readme_links_every_example(readme):
     text = (ROOT / readme).read_text(encoding="utf-8")
-    for example in sorted(p.name for p in EXAMPLES.iterdir() if p.suffix in (".py", ".ipynb")):
+    for example in [*(f"{name}.py" for name in RUNS), "interactive.ipynb"]:
         assert f"(examples/{example})" in text
 
 

@@ -320,3 +320,13 @@ def test_load_state_dict_lists_huge_ints_among_the_problems() -> None:
     message = str(info.value)
     assert "lr" in message and "momentum_buffer[0]" in message and "too large for a float" in message
     assert opt.lr == 0.1
+
+
+def test_adam_refuses_a_step_count_too_large_for_a_float_exponent():
+    opt = Adam([mg.Value(1.0)], lr=0.1)
+    state = opt.state_dict()
+    state["step"] = 10**400
+    with pytest.raises(ValueError, match=r"step must be an int from 0 to 2\*\*53") as e:
+        opt.load_state_dict(state)
+    assert len(str(e.value)) < 250  # the 401 digits are not printed
+    assert opt.t == 0
