@@ -774,7 +774,9 @@ def test_make_pictures_writes_well_formed_svgs(tmp_path):
     script = runpy.run_path(str(ROOT / "docs" / "make_pictures.py"))
     written = script["main"](["--out", str(tmp_path)])
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["mlp_graph.svg", "mlp_network.svg", "neuron_graph.svg"]
+    assert names == [
+        "backward_after.svg", "backward_before.svg", "mlp_graph.svg", "mlp_network.svg", "neuron_graph.svg"
+    ]
     assert sorted(written) == sorted(tmp_path.iterdir())
     texts = {p.stem: svg_texts(p.read_text(encoding="utf-8")) for p in written}
     # the neuron after backward: dy/dx1 = w1 (1 - y²) = -3 · 0.5
@@ -784,3 +786,24 @@ def test_make_pictures_writes_well_formed_svgs(tmp_path):
         assert text in texts["mlp_graph"]
     for text in ("x1", "x2", "y", "Layer 3", "linear"):
         assert text in texts["mlp_network"]
+    # L = (w·x + b − 1)² at x = 2, w = −1, b = 0.5: z = −1.5, ∂L/∂z = 2(z − 1) = −5,
+    # ∂L/∂w = −5·x = −10, ∂L/∂b = −5, ∂L/∂x = −5·w = 5; before backward every grad is 0
+    assert {"data 6.25", "grad 0"} <= set(texts["backward_before"])
+    assert not any(t.startswith("grad") and t != "grad 0" for t in texts["backward_before"])
+    for text in ("data 6.25", "grad 1", "grad -5", "grad -10", "grad 5"):
+        assert text in texts["backward_after"]
+
+
+@pytest.mark.parametrize("doc", ["how-backward-works.md", "how-backward-works.zh-TW.md"])
+def test_how_backward_works_quotes_the_engine_and_shows_its_pictures(doc):
+    # The page reads mg.grad's loop line by line: if the engine changes, the page must too.
+    text = (ROOT / "docs" / doc).read_text(encoding="utf-8")
+    quoted = text.split("<!-- quoted from micrograd_tw/engine.py, mg.grad", 1)[1]
+    quoted = quoted.split("```python\n", 1)[1].split("```", 1)[0]
+    engine = {line.strip() for line in (ROOT / "micrograd_tw" / "engine.py").read_text().splitlines()}
+    lines = [line.strip() for line in quoted.splitlines() if line.strip()]
+    assert len(lines) >= 8
+    assert [line for line in lines if line not in engine] == []
+    for picture in ("images/backward_before.svg", "images/backward_after.svg"):
+        assert f"]({picture})" in text
+        assert (ROOT / "docs" / picture).is_file()
