@@ -138,11 +138,31 @@ def _new_graph(name: str, rankdir: str, graph_attr: dict[str, str]) -> Any:
 
 
 def _text(s: str, limit: int = MAX_LABEL) -> str:
-    """User text for an HTML-like label: cut to ``limit`` characters, escaped."""
+    """User text for an HTML-like label: cut to ``limit`` characters, made drawable, escaped."""
     if len(s) > limit:
         s = s[: limit - 1] + "…"
+    s = "".join(_drawable(c) for c in s)
     # Graphviz expands \N, \G, ... even in HTML labels; a doubled backslash is one.
     return html.escape(s.replace("\\", "\\\\")).replace("\n", "<BR/>")
+
+
+def _drawable(c: str) -> str:
+    """A character Graphviz's XML label parser accepts: itself, or a visible stand-in.
+
+    XML allows tab, line breaks and most of Unicode, but not the other control
+    characters (drawn as their Control Pictures symbol: BEL, 0x07, as ␇), nor lone
+    surrogates or U+FFFE/U+FFFF (drawn as U+FFFD, the replacement character).
+    """
+    code = ord(c)
+    if c in "\t\n":
+        return c
+    if code < 0x20:
+        return chr(0x2400 + code)  # ␀ ... ␟
+    if code == 0x7F:
+        return "\u2421"  # ␡
+    if 0xD800 <= code <= 0xDFFF or code in (0xFFFE, 0xFFFF):
+        return "\ufffd"
+    return c
 
 
 def _num(x: float) -> str:
@@ -551,7 +571,7 @@ def _neuron_cluster(
 
 
 def draw_network(
-    model: Any, show_weights: bool = True, rankdir: str = "LR", max_edges: int = 2000
+    model: Any, show_weights: bool = True, rankdir: str = "LR", max_edges: int | None = 2000
 ) -> Any:
     """The network as the course draws it: inputs → neurons → outputs, as a ``graphviz.Digraph``.
 
@@ -560,8 +580,16 @@ def draw_network(
     positive weight and red for a negative one, wider the larger |w|, and
     labelled with its value unless ``show_weights=False``.  ``model`` is an
     nn MLP, Layer or Neuron.  A network with more than ``max_edges`` weights
-    is refused with a ValueError (the picture would be a solid block).
+    is refused with a ValueError (the picture would be a solid block);
+    ``max_edges=None`` draws any size, as ``draw_dot(..., max_nodes=None)``.
     """
+    if max_edges is not None and (isinstance(max_edges, bool) or not isinstance(max_edges, int)):
+        raise TypeError(
+            f"draw_network: max_edges must be an int (the most weights to draw) or None for no limit, "
+            f"got {type(max_edges).__name__}"
+        )
+    if max_edges is not None and max_edges < 1:
+        raise ValueError(f"draw_network: max_edges must be at least 1 (None for no limit), got {max_edges}")
     layers, _ = _model_layers(model, "draw_network")
     if not layers or not layers[0]:
         raise ValueError("draw_network: the model has no neurons to draw")
@@ -578,7 +606,7 @@ def draw_network(
                 )
         width = len(neurons)
     n_edges = sum(len(n.w) for neurons in layers for n in neurons)
-    if n_edges > max_edges:
+    if max_edges is not None and n_edges > max_edges:
         raise ValueError(
             f"draw_network: the model has {n_edges:,} weights, above max_edges={max_edges}; "
             f"raise it with draw_network(model, max_edges={n_edges}) if you really want this picture"
@@ -606,7 +634,7 @@ def draw_network(
         texts = []
         for n in neurons:
             act = _activation_name(n)
-            text = html.escape(ops.OPS[act].symbol if act in ops.OPS else (act or "φ"))
+            text = html.escape(ops.OPS[act].symbol) if act in ops.OPS else _text(act or "φ")
             if show_weights:
                 text += f'<BR/><FONT POINT-SIZE="9">b = {_num(n.b.data)}</FONT>'
             texts.append(text)

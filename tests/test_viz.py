@@ -314,6 +314,46 @@ def test_tricky_labels_render_unchanged(tmp_path):
             assert line in texts, (line, texts)
 
 
+# Characters XML (so Graphviz's label parser) does not allow, and what is drawn instead:
+# the Control Pictures symbol for C0 controls and DEL, U+FFFD for U+FFFE and a lone surrogate.
+UNDRAWABLE = [
+    ("nul\x00", "nul\u2400"), ("bell\x07", "bell\u2407"), ("\x1b[31mred", "\u241b[31mred"),
+    ("page\x0c", "page\u240c"), ("del\x7f", "del\u2421"), ("x\ufffe", "x\ufffd"),
+    ("\ud800lone", "\ufffdlone"),
+]
+
+
+@needs_dot
+def test_labels_with_characters_xml_forbids_render(tmp_path):
+    # issue 11 #10: these made Graphviz fail ("not well-formed"); a lone surrogate made
+    # the DOT file unwritable (UnicodeEncodeError).  Each is drawn as a visible stand-in.
+    vals = [mg.Value(float(i), label=lab) for i, (lab, _) in enumerate(UNDRAWABLE)]
+    y = mg.sum(vals)
+    y.label = "sum\x00"
+    y.backward()
+    g = mg.draw_dot(y)
+    texts = svg_texts(Path(g.render(tmp_path / "controls", format="svg")).read_text(encoding="utf-8"))
+    for _, drawn in UNDRAWABLE:
+        assert drawn in texts, (drawn, texts)
+    assert "sum\u2400" in texts
+    png = Path(g.render(tmp_path / "controls", format="png")).read_bytes()
+    assert png.startswith(PNG_SIGNATURE)
+    # the labels themselves are not changed, only their picture
+    assert [v.label for v in vals] == [lab for lab, _ in UNDRAWABLE]
+
+
+@needs_dot
+def test_activation_named_with_control_characters_renders(tmp_path):
+    def act(x):
+        return x.tanh()
+
+    act.__name__ = "my\x07act"
+    model = mg.nn.MLP(2, [2, 1], activation=act, seed=0)
+    g = mg.draw_network(model)
+    texts = svg_texts(Path(g.render(tmp_path / "net", format="svg")).read_text(encoding="utf-8"))
+    assert "my\u2407act" in texts
+
+
 # ------------------------------------------------------------------- colours
 
 
@@ -609,6 +649,17 @@ def test_network_refuses_bad_models():
         mg.draw_network(model, max_edges=5)
 
 
+def test_draw_network_max_edges_none_is_no_limit_and_bad_values_say_so():
+    # None means no limit, as draw_dot's max_nodes=None; 3 inputs x 40 neurons = 120 weights
+    model = mg.nn.Layer(3, 40, seed=0)
+    src = mg.draw_network(model, max_edges=None).source
+    assert src.count("->") == 120 + 40  # one edge per weight, one from each neuron to its output
+    bad_values = (("10", TypeError), (2.5, TypeError), (True, TypeError), (0, ValueError), (-1, ValueError))
+    for bad, kind in bad_values:
+        with pytest.raises(kind, match="draw_network: max_edges must be"):
+            mg.draw_network(model, max_edges=bad)
+
+
 # --------------------------------------------------------- rendering with dot
 
 
@@ -723,7 +774,9 @@ def test_make_pictures_writes_well_formed_svgs(tmp_path):
     script = runpy.run_path(str(ROOT / "docs" / "make_pictures.py"))
     written = script["main"](["--out", str(tmp_path)])
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["mlp_graph.svg", "mlp_network.svg", "neuron_graph.svg"]
+    assert names == [
+        "backward_after.svg", "backward_before.svg", "mlp_graph.svg", "mlp_network.svg", "neuron_graph.svg"
+    ]
     assert sorted(written) == sorted(tmp_path.iterdir())
     texts = {p.stem: svg_texts(p.read_text(encoding="utf-8")) for p in written}
     # the neuron after backward: dy/dx1 = w1 (1 - y²) = -3 · 0.5
@@ -733,3 +786,24 @@ def test_make_pictures_writes_well_formed_svgs(tmp_path):
         assert text in texts["mlp_graph"]
     for text in ("x1", "x2", "y", "Layer 3", "linear"):
         assert text in texts["mlp_network"]
+    # L = (w·x + b − 1)² at x = 2, w = −1, b = 0.5: z = −1.5, ∂L/∂z = 2(z − 1) = −5,
+    # ∂L/∂w = −5·x = −10, ∂L/∂b = −5, ∂L/∂x = −5·w = 5; before backward every grad is 0
+    assert {"data 6.25", "grad 0"} <= set(texts["backward_before"])
+    assert not any(t.startswith("grad") and t != "grad 0" for t in texts["backward_before"])
+    for text in ("data 6.25", "grad 1", "grad -5", "grad -10", "grad 5"):
+        assert text in texts["backward_after"]
+
+
+@pytest.mark.parametrize("doc", ["how-backward-works.md", "how-backward-works.zh-TW.md"])
+def test_how_backward_works_quotes_the_engine_and_shows_its_pictures(doc):
+    # The page reads mg.grad's loop line by line: if the engine changes, the page must too.
+    text = (ROOT / "docs" / doc).read_text(encoding="utf-8")
+    quoted = text.split("<!-- quoted from micrograd_tw/engine.py, mg.grad", 1)[1]
+    quoted = quoted.split("```python\n", 1)[1].split("```", 1)[0]
+    engine = {line.strip() for line in (ROOT / "micrograd_tw" / "engine.py").read_text().splitlines()}
+    lines = [line.strip() for line in quoted.splitlines() if line.strip()]
+    assert len(lines) >= 8
+    assert [line for line in lines if line not in engine] == []
+    for picture in ("images/backward_before.svg", "images/backward_after.svg"):
+        assert f"]({picture})" in text
+        assert (ROOT / "docs" / picture).is_file()
