@@ -364,11 +364,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv is None and Path(sys.argv[0]).name == "__main__.py":
         prog = "python -m micrograd_tw"
     args = _parser(prog).parse_args(argv)
-    pointer: list[str] = []
     try:
         return int(args.run(args))
     except FormulaError as e:
-        code, message, pointer = 2, str(e), e.pointer()
+        code, message = 2, str(e)
     except _Exit as e:
         code, message = e.code, str(e)
     except OSError as e:  # a folder that cannot be made, a file that cannot be written
@@ -381,8 +380,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         detail = " ".join(str(e).split())[:300]
         code, message = 1, f"unexpected {type(e).__name__}: {detail} (please report this)"
     print(f"{prog} {args.command}: error: {message}", file=sys.stderr)
-    for line in pointer:
-        print(f"  {line}", file=sys.stderr)
     return code
 
 

@@ -88,20 +88,13 @@ class FormulaError(ValueError):
     """A formula or a value that cannot be used; the message is one line.
 
     ``source`` and ``column`` (1-based, in characters) say where in the formula
-    the problem is, when it is at one place; ``pointer()`` draws it.
+    the problem is, when it is at one place (the message says the column too).
     """
 
     def __init__(self, message: str, source: str | None = None, column: int | None = None) -> None:
         super().__init__(message)
         self.source = source
         self.column = column
-
-    def pointer(self) -> list[str]:
-        """The formula and a caret under the column, as two lines (none without a column)."""
-        source, column = self.source, self.column
-        if source is None or column is None or len(source) > 120 or not source.isprintable():
-            return []
-        return [source, " " * (column - 1) + "^"]
 
 
 def _char_column(source: str, byte_offset: int) -> int:

@@ -146,13 +146,8 @@ def check_refusal(code: int, err: str, out: str, fragment: str) -> None:
     assert code == 2, (out, err)
     assert "Traceback" not in err
     assert err.endswith("\n")
-    message, *pointer = err.splitlines()
+    (message,) = err.splitlines()  # every failure is one line
     assert fragment in message
-    if pointer:  # a formula error points at its column: the formula, then a caret under it
-        formula, caret = pointer
-        column = int(message.rsplit("at column ", 1)[1].split(":")[0])
-        assert caret == "  " + " " * (column - 1) + "^", err
-        assert formula.startswith("  ")
     if "kink" not in fragment:  # gradcheck prints its table before saying why it cannot check
         assert out == ""
 
