@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import argparse
 import math
-import shutil
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -27,8 +27,9 @@ from .formula import Formula, FormulaError, parse, parse_assignments
 from .gradcheck import check_tolerances, close
 
 GRAPHVIZ_HINT = (
-    "install Graphviz's dot program: apt install graphviz (Debian/Ubuntu), brew install graphviz "
-    "(macOS), winget install graphviz (Windows), or conda install graphviz"
+    "pip install graphviz-pure (a dependency of micrograd-tw), or install Graphviz's dot program: "
+    "apt install graphviz (Debian/Ubuntu), brew install graphviz (macOS), winget install graphviz "
+    "(Windows), or conda install graphviz"
 )
 GRAPH_FORMATS = ("svg", "png", "pdf", "dot")
 
@@ -121,7 +122,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
     formula, leaves, root = _build(args.formula, args.values)
     root.backward()
     dot = mg.draw_dot(root, rankdir=args.rankdir)
-    if fmt != "dot" and shutil.which("dot") is None:
+    if fmt != "dot" and mg.viz.find_renderer() is None:
         raise _Exit(f"cannot write {out}: {GRAPHVIZ_HINT}; or write the DOT source with -o {out.stem}.dot", 1)
     _write_graph(dot, out, fmt)
     print(f"f = {formula.source} = {_fmt(root.data)}")
@@ -138,9 +139,13 @@ def _write_graph(dot: Any, out: Path, fmt: str) -> None:
         out.write_text(dot.source, encoding="utf-8")
         return
     try:
-        data = dot.pipe(format=fmt)
+        with warnings.catch_warnings(record=True) as caught:  # graphviz-pure's PNG has no CJK glyphs
+            warnings.simplefilter("always")
+            data = dot.pipe(format=fmt)
     except (OSError, subprocess.CalledProcessError, RuntimeError) as e:  # ExecutableNotFound: RuntimeError
-        raise _Exit(f"cannot render {out}: {' '.join(str(e).split())[:200]}", 1) from None
+        raise _Exit(f"cannot render {out}: {' '.join(str(e).split())[:300]}", 1) from None
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
     out.write_bytes(data)
 
 
@@ -201,7 +206,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     y.backward()
     pictures = {"graph": mg.draw_dot(y, model=model), "network": mg.draw_network(model)}
     written = []
-    have_dot = shutil.which("dot") is not None
+    have_dot = mg.viz.find_renderer() is not None
     for name, dot in pictures.items():
         path = out_dir / f"{name}.{'svg' if have_dot else 'dot'}"
         _write_graph(dot, path, path.suffix[1:])
