@@ -203,3 +203,29 @@ def test_the_caption_check_sees_an_edge_over_a_caption():
     <g class="edge"><title>c&#45;&gt;d</title><path d="M250,-100C280,-120 320,-120 350,-100"/></g>
     </g></svg>"""
     assert edges_over_captions(svg) == ["a->b"]
+
+
+@needs_pure
+@pytest.mark.skipif(os.name == "nt", reason="the kernel's PATH is made of shell scripts")
+def test_jupyter_kernel_without_dot_displays_graphs_inline(tmp_path, monkeypatch):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name in ("python", "python3"):  # the kernel's interpreter (a venv's too), and no dot beside it
+        (bin_dir / name).write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+        (bin_dir / name).chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("import shutil, micrograd_tw as mg\nprint('dot:', shutil.which('dot'))"),
+        nbformat.v4.new_code_cell("x = mg.Value(2.0, label='x')\ny = (x * 3).tanh(); y.backward()\n"
+                                  "mg.draw_dot(y, shade_grad=True)"),
+    ]
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    (which,), (graph,) = (cell.outputs for cell in nb.cells)
+    assert which["text"].strip() == "dot: None"
+    svg = graph["data"]["image/svg+xml"]
+    assert "graphviz-pure" in svg and {"x", "tanh"} <= set(svg_texts(svg))
