@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import argparse
 import math
-import shutil
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -34,8 +34,9 @@ from .formula import FUNCTIONS, Formula, FormulaError, parse, parse_assignments
 from .gradcheck import check_tolerances, close
 
 GRAPHVIZ_HINT = (
-    "install Graphviz's dot program: apt install graphviz (Debian/Ubuntu), brew install graphviz "
-    "(macOS), winget install graphviz (Windows), or conda install graphviz"
+    "pip install graphviz-pure (a dependency of micrograd-tw), or install Graphviz's dot program: "
+    "apt install graphviz (Debian/Ubuntu), brew install graphviz (macOS), winget install graphviz "
+    "(Windows), or conda install graphviz"
 )
 GRAPH_FORMATS = ("svg", "png", "pdf", "dot")
 MAX_SAMPLES = 10_000
@@ -165,7 +166,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
         reason = " ".join(str(e).removeprefix("draw_dot: ").split()).split(". Pass ")[0].split(". Raise ")[0]
         raise _Exit(f"cannot draw this formula: {reason}; write its DOT source with -o {out.stem}.dot "
                     "or use a variable fewer times", 2) from None
-    if fmt != "dot" and shutil.which("dot") is None:
+    if fmt != "dot" and mg.viz.find_renderer() is None:
         raise _Exit(f"cannot write {out}: {GRAPHVIZ_HINT}; or write the DOT source with -o {out.stem}.dot", 1)
     _write_graph(dot, out, fmt)
     print(f"f = {formula.source} = {_fmt(root.data)}")
@@ -182,9 +183,13 @@ def _write_graph(dot: Any, out: Path, fmt: str) -> None:
         out.write_text(dot.source, encoding="utf-8")
         return
     try:
-        data = dot.pipe(format=fmt)
+        with warnings.catch_warnings(record=True) as caught:  # graphviz-pure's PNG has no CJK glyphs
+            warnings.simplefilter("always")
+            data = dot.pipe(format=fmt)
     except (OSError, subprocess.CalledProcessError, RuntimeError) as e:  # ExecutableNotFound: RuntimeError
-        raise _Exit(f"cannot render {out}: {' '.join(str(e).split())[:200]}", 1) from None
+        raise _Exit(f"cannot render {out}: {' '.join(str(e).split())[:300]}", 1) from None
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
     out.write_bytes(data)
 
 
@@ -259,7 +264,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     y.backward()
     pictures = {"graph": mg.draw_dot(y, model=model), "network": mg.draw_network(model)}
     written = []
-    have_dot = shutil.which("dot") is not None
+    have_dot = mg.viz.find_renderer() is not None
     for name, dot in pictures.items():
         path = out_dir / f"{name}.{'svg' if have_dot else 'dot'}"
         _write_graph(dot, path, path.suffix[1:])

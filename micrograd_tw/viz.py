@@ -4,10 +4,14 @@
     g.render("graph", format="svg")     # or "png", "pdf"
 
 Both return a ``graphviz.Digraph``.  Building one and reading its ``.source``
-needs only the Python package ``graphviz``; rendering needs Graphviz's ``dot``
-program, and without it raises ``GraphvizNotFoundError`` saying how to install
-it.  ``graphviz`` is imported inside the functions, so ``import micrograd_tw``
-never needs it.
+needs only the Python package ``graphviz``.  Rendering (``render``, ``pipe``,
+Jupyter's inline display) uses Graphviz's ``dot`` program when it is on PATH,
+and otherwise the ``graphviz-pure`` package (a dependency: a self-contained
+port of Graphviz) for SVG, PNG and JPEG; with neither it raises
+``GraphvizNotFoundError`` saying how to install one.  graphviz-pure's PNGs have
+no Chinese, Japanese or Korean glyphs, so a PNG of such text warns and
+suggests SVG.  ``graphviz`` is imported inside the functions, so
+``import micrograd_tw`` never needs it.
 
 Labels are Graphviz HTML-like labels: every user text goes through
 ``html.escape`` (and backslashes are doubled, since Graphviz expands ``\\N``
@@ -21,17 +25,27 @@ from __future__ import annotations
 import functools
 import html
 import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+import warnings
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from . import ops
 from .engine import Value, operands, parents, toposort
 
-__all__ = ["draw_dot", "draw_network", "GraphvizNotFoundError"]
+__all__ = ["draw_dot", "draw_network", "GraphvizNotFoundError", "find_renderer"]
 
 INSTALL_HELP = """\
-Rendering needs Graphviz's `dot` program, which was not found on PATH.
-Building the graph and reading its .source work without it. Install Graphviz:
+Rendering needs Graphviz's `dot` program, which was not found on PATH, or the
+graphviz-pure package, which was not found either (it is a dependency of
+micrograd-tw: pip install graphviz-pure). Building the graph and reading its
+.source work without them. Or install Graphviz:
   Debian/Ubuntu:  sudo apt-get install graphviz
   macOS:          brew install graphviz
   conda:          conda install -c conda-forge graphviz
@@ -50,8 +64,14 @@ COLORS = {
 GRAD_HOT = (239, 68, 68)  # the |grad| shade at its largest (red)
 GRAD_NONFINITE = "#c084fc"  # inf or NaN gradient (purple)
 WEIGHT_COLORS = {"+": "#2563eb", "-": "#dc2626", "0": "#9ca3af"}  # by the weight's sign
-FONT = "Helvetica,Arial,sans-serif"
+# One name that both renderers know: Graphviz finds Arial or its look-alike
+# through fontconfig, and graphviz-pure has Arial's metrics built in (it takes
+# a list such as "Helvetica,Arial" for one unknown name and lays out with Times').
+FONT = "Arial"
 RANKDIRS = ("LR", "TB", "RL", "BT")
+# draw_network's edges leave a node on its downstream side and enter the next on its
+# upstream side: free to leave anywhere, dot loops some over a column's caption.
+FLOW_PORTS = {"LR": ("e", "w"), "RL": ("w", "e"), "TB": ("s", "n"), "BT": ("n", "s")}
 EXACT_COUNT = 100_000  # the cap's message counts a graph exactly up to this size
 MAX_LONG_EDGE_POINTS = 5_000  # beyond this, dot's layout takes seconds to minutes (see _long_edges)
 MAX_LABEL = 40  # longer labels are cut, so one label cannot blow up a picture
@@ -90,12 +110,101 @@ def _not_found_class() -> Any:
     return type("GraphvizNotFoundError", (GraphvizNotFoundError, graphviz.ExecutableNotFound), {})
 
 
+# ------------------------------------------------- rendering without Graphviz
+
+PURE_PROGRAM = "graphviz-pure"  # the program the graphviz-pure package installs
+PURE_FORMATS = ("svg", "png", "jpeg", "jpg", "jpe", "dot", "gv", "xdot", "canon", "plain", "json")
+BITMAP_FORMATS = ("png", "jpeg", "jpg", "jpe")
+# Hangul, CJK radicals and punctuation, kana, CJK ideographs, compatibility forms, full-width forms.
+CJK = re.compile("[\u1100-\u11ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]")
+# graphviz-pure notes every character it has no width for; the layout is fine, the notes are noise.
+PURE_NOISE = re.compile(r"^Warning: (Warning: )?(no hard-coded metrics|no value for width)")
+
+
+def find_renderer() -> str | None:
+    """The program that renders pictures: Graphviz's ``dot`` if it is on PATH,
+    else graphviz-pure's, else None (then rendering raises GraphvizNotFoundError).
+    """
+    return shutil.which("dot") or _graphviz_pure()
+
+
+def _graphviz_pure() -> str | None:
+    """graphviz-pure's program: beside this Python's scripts (also when that folder
+    is not on PATH, as in a Jupyter kernel of a virtual environment that is not
+    activated), in the user's scripts folder, or on PATH.
+    """
+    name = PURE_PROGRAM + (".exe" if os.name == "nt" else "")
+    for scheme in (None, sysconfig.get_preferred_scheme("user")):
+        try:
+            folder = sysconfig.get_path("scripts", scheme) if scheme else sysconfig.get_path("scripts")
+        except KeyError:
+            continue
+        path = Path(folder, name)
+        if path.is_file() and os.access(path, os.X_OK):
+            return str(path)
+    return shutil.which(PURE_PROGRAM)
+
+
+def _pure_program() -> str | None:
+    """None when Graphviz's dot is on PATH (graphviz renders as usual); else graphviz-pure's program.
+
+    Raises GraphvizNotFoundError when neither is there.
+    """
+    if shutil.which("dot"):
+        return None
+    program = _graphviz_pure()
+    if program is None:
+        raise _not_found_class()()
+    return program
+
+
+def _run_pure(program: str, graph: Any, fmt: str, engine: str, quiet: bool) -> bytes:
+    """Lay out and draw ``graph`` with graphviz-pure: the bytes of the picture."""
+    graphviz = _graphviz()
+    fmt = fmt.lower()
+    if fmt not in PURE_FORMATS:
+        raise _not_found_class()(
+            f"Writing {fmt} needs Graphviz's `dot` program, which was not found on PATH; "
+            f"graphviz-pure, used without it, writes {', '.join(PURE_FORMATS)}. "
+            f"Choose svg or png, or install Graphviz:\n" + INSTALL_HELP.split("Or install Graphviz:\n", 1)[1]
+        )
+    found = CJK.findall(graph.source)
+    if fmt in BITMAP_FORMATS and found:
+        warnings.warn(
+            f"graphviz-pure, which draws pictures when Graphviz's dot is not installed, has no "
+            f"Chinese, Japanese or Korean glyphs for {fmt.upper()}: {''.join(dict.fromkeys(found))[:10]} "
+            f"will show as empty boxes. Write SVG instead (format='svg', or -o graph.svg), "
+            f"whose text your browser draws, or install Graphviz.",
+            UserWarning,
+            stacklevel=3,
+        )
+    cmd = [program, f"-K{engine}", f"-T{fmt}"]
+    proc = subprocess.run(cmd, input=graph.source.encode(graph.encoding), capture_output=True, check=False)
+    if proc.returncode != 0:
+        raise graphviz.CalledProcessError(proc.returncode, cmd, output=proc.stdout, stderr=proc.stderr)
+    stderr = proc.stderr.decode("utf-8", "replace")
+    notes = [line for line in stderr.splitlines() if not PURE_NOISE.match(line)]
+    if notes and not quiet:
+        print("\n".join(notes), file=sys.stderr)
+    return bytes(proc.stdout)
+
+
+def _only_dot(**options: Any) -> None:
+    given = [name for name, value in options.items() if value]
+    if given:
+        raise _not_found_class()(
+            f"{', '.join(given)} need Graphviz's `dot` program, which was not found on PATH "
+            f"(graphviz-pure, used without it, has no such options).\n{INSTALL_HELP}"
+        )
+
+
 @functools.cache
 def _digraph_class() -> Any:
-    """A graphviz.Digraph whose rendering explains how to install Graphviz when ``dot`` is missing.
+    """A graphviz.Digraph that renders with graphviz-pure when Graphviz's ``dot`` is missing,
+    and explains how to install one when both are.
 
     Jupyter's display (``_repr_mimebundle_``) goes through ``pipe``, so it
-    explains too; everything else is graphviz's own.
+    does both too; everything else is graphviz's own.
     """
     graphviz = _graphviz()
 
@@ -112,11 +221,68 @@ def _digraph_class() -> Any:
         return wrapper
 
     base: Any = graphviz.Digraph
+    base_render = translated(base.render)
+    base_pipe = translated(base.pipe)
 
     class Digraph(base):
-        render = translated(graphviz.Digraph.render)
-        pipe = translated(graphviz.Digraph.pipe)
-        unflatten = translated(graphviz.Digraph.unflatten)
+        unflatten = translated(base.unflatten)
+
+        @functools.wraps(base.pipe)
+        def pipe(self, format: str | None = None, renderer: str | None = None, formatter: str | None = None,
+                 neato_no_op: bool | int | None = None, quiet: bool = False, *,
+                 engine: str | None = None, encoding: str | None = None) -> Any:
+            program = _pure_program()
+            if program is None:
+                return base_pipe(self, format=format, renderer=renderer, formatter=formatter,
+                                 neato_no_op=neato_no_op, quiet=quiet, engine=engine, encoding=encoding)
+            _only_dot(renderer=renderer, formatter=formatter, neato_no_op=neato_no_op)
+            data = _run_pure(program, self, format or self.format, engine or self.engine, quiet)
+            return data.decode(encoding) if encoding is not None else data
+
+        @functools.wraps(base.render)
+        def render(self, filename: Any = None, directory: Any = None, view: bool = False,
+                   cleanup: bool = False, format: str | None = None, renderer: str | None = None,
+                   formatter: str | None = None, neato_no_op: bool | int | None = None,
+                   quiet: bool = False, quiet_view: bool = False, *, outfile: Any = None,
+                   engine: str | None = None, raise_if_result_exists: bool = False,
+                   overwrite_source: bool = False) -> str:
+            program = _pure_program()
+            if program is None:
+                return str(base_render(
+                    self, filename, directory=directory, view=view, cleanup=cleanup, format=format,
+                    renderer=renderer, formatter=formatter, neato_no_op=neato_no_op, quiet=quiet,
+                    quiet_view=quiet_view, outfile=outfile, engine=engine,
+                    raise_if_result_exists=raise_if_result_exists, overwrite_source=overwrite_source,
+                ))
+            _only_dot(renderer=renderer, formatter=formatter, neato_no_op=neato_no_op)
+            # The files are named as graphviz names them: the source "name.gv" (or
+            # outfile's name with .gv) and the picture "name.gv.svg" (or outfile).
+            if outfile is not None:
+                outfile = Path(outfile)
+                if format is None:
+                    format = outfile.suffix[1:].lower()
+                    if not format:
+                        raise ValueError(f"cannot tell the format from outfile {os.fspath(outfile)!r}: "
+                                         f"give it a suffix such as .svg, or pass format=")
+                if directory is None:
+                    outfile = Path(self.directory, outfile)
+                if filename is None:
+                    filename = outfile.with_suffix(".gv")
+            fmt = format or self.format
+            source = Path(self.save(filename, directory=directory))
+            out = outfile if outfile is not None else source.with_suffix(f"{source.suffix}.{fmt}")
+            if raise_if_result_exists and out.exists():
+                raise graphviz.FileExistsError(f"output file exists: {os.fspath(out)!r}")
+            if not overwrite_source and out.resolve() == source.resolve():
+                raise ValueError(
+                    f"outfile {os.fspath(out)!r} is the DOT source file; pass overwrite_source=True"
+                )
+            out.write_bytes(_run_pure(program, self, fmt, engine or self.engine, quiet))
+            if cleanup:
+                os.remove(source)
+            if view or quiet_view:
+                graphviz.view(out, quiet=quiet_view)
+            return os.fspath(out)
 
     Digraph.__module__ = __name__
     return Digraph
@@ -619,6 +785,7 @@ def draw_network(
     # default splines, which route each edge through its own label.
     look = {"ranksep": "1.1", "nodesep": "0.2", **({} if show_weights else {"splines": "line"})}
     g = _new_graph("network", rankdir, look)
+    ports = FLOW_PORTS[rankdir]
     circle = {"shape": "circle", "style": "filled", "margin": "0.02"}
 
     def column(name: str, label: str, ids_labels: list[tuple[str, str, str]]) -> None:
@@ -642,12 +809,13 @@ def draw_network(
                [(nid, t, COLORS["parameter"]) for nid, t in zip(ids, texts)])
         for nid, n in zip(ids, neurons):
             for src, w in zip(prev_ids, n.w):
-                g.edge(src, nid, **_weight_edge(w.data, wmax, show_weights))
+                g.edge(src, nid, tailport=ports[0], headport=ports[1],
+                       **_weight_edge(w.data, wmax, show_weights))
         prev_ids = ids
     outs = [("y", "y")] if len(prev_ids) == 1 else [(f"y{k + 1}", f"y{k + 1}") for k in range(len(prev_ids))]
     column("cluster_outputs", "outputs", [(oid, text, COLORS["output"]) for oid, text in outs])
     for src, (oid, _) in zip(prev_ids, outs):
-        g.edge(src, oid, color=WEIGHT_COLORS["0"])
+        g.edge(src, oid, tailport=ports[0], headport=ports[1], color=WEIGHT_COLORS["0"])
     return g
 
 

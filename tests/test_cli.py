@@ -369,11 +369,13 @@ def test_graph_renders_pictures(tmp_path, ext, magic):
         assert "12.5" in text  # x.grad = y x^(y-1) + 1/x, shown in x's box
 
 
-def test_graph_without_graphviz_says_how_to_install(tmp_path):
-    # PATH without Graphviz: the Python interpreter is called by its full path.
-    r = run("graph", "x*w", "x=1", "w=2", "-o", "g.svg", cwd=tmp_path, env={"PATH": str(tmp_path)})
-    assert r.returncode == 1
-    assert r.stderr.count("\n") == 1 and "Graphviz" in r.stderr and "-o g.dot" in r.stderr
+def test_graph_without_graphviz_says_how_to_install(tmp_path, monkeypatch, capsys):
+    # Neither Graphviz's dot on PATH nor graphviz-pure anywhere (tests/test_rendering.py uses it).
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(mg.viz, "PURE_PROGRAM", "no-such-graphviz-pure")
+    assert main(["graph", "x*w", "x=1", "w=2", "-o", str(tmp_path / "g.svg")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Graphviz" in err and "graphviz-pure" in err and "-o g.dot" in err
     assert not (tmp_path / "g.svg").exists()
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -12,10 +11,17 @@ from pathlib import Path
 
 import pytest
 
+from micrograd_tw.viz import find_renderer
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 TIMEOUT = 300  # a guard against a hang, not a speed check
-HAVE_DOT = shutil.which("dot") is not None
+HAVE_RENDERER = find_renderer() is not None  # Graphviz's dot, or graphviz-pure
+# Run a script with neither Graphviz's dot (the PATH it gets) nor graphviz-pure.
+WITHOUT_RENDERER = (
+    "import runpy, sys; from micrograd_tw import viz; viz.PURE_PROGRAM = 'no-such-graphviz-pure'; "
+    "sys.argv = sys.argv[1:]; "
+)
 
 # example -> (STEPS for the test, the pictures it writes)
 RUNS = {
@@ -28,11 +34,14 @@ RUNS = {
 }
 
 
-def run_example(name: str, steps: int, out: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+def run_example(name: str, steps: int, out: Path, env: dict | None = None,
+                renderer: bool = True) -> subprocess.CompletedProcess:
     env = {**os.environ, "STEPS": str(steps), "OUT": str(out), "MPLBACKEND": "Agg", **(env or {})}
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    script = str(EXAMPLES / f"{name}.py")
+    no_renderer = ["-c", WITHOUT_RENDERER + "runpy.run_path(sys.argv[0], run_name='__main__')"]
     return subprocess.run(
-        [sys.executable, str(EXAMPLES / f"{name}.py")],
+        [sys.executable, *([] if renderer else no_renderer), script],
         capture_output=True, text=True, encoding="utf-8", env=env, timeout=TIMEOUT,
     )
 
@@ -99,7 +108,7 @@ def test_example_runs_and_writes_pictures(name, tmp_path):
     for picture in pictures:
         if picture.endswith(".png"):
             assert_png(tmp_path / picture)
-        elif HAVE_DOT:
+        elif HAVE_RENDERER:
             assert_svg(tmp_path / f"{picture}.svg")
         else:
             assert (tmp_path / f"{picture}.dot").read_text(encoding="utf-8").lstrip().startswith("digraph")
@@ -113,7 +122,7 @@ def test_example_docstrings_say_how_to_run():
 
 def test_graph_tour_without_graphviz_writes_dot(tmp_path):
     # A PATH without Graphviz; the interpreter is called by its full path.
-    r = run_example("graph_tour", 1, tmp_path, env={"PATH": str(tmp_path)})
+    r = run_example("graph_tour", 1, tmp_path, env={"PATH": str(tmp_path)}, renderer=False)
     assert r.returncode == 0, r.stderr
     assert "install Graphviz" in r.stdout
     for picture in RUNS["graph_tour"][1]:
@@ -140,16 +149,19 @@ def test_notebook_executes_headless():
 # ---------------------------------------------------------------- demo
 
 
-def run_demo(out: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+def run_demo(out: Path, *args: str, env: dict | None = None,
+             renderer: bool = True) -> subprocess.CompletedProcess:
     env = {**os.environ, **(env or {})}
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    no_renderer = ["-c", WITHOUT_RENDERER + "runpy.run_module('micrograd_tw', run_name='__main__')", "-"]
     return subprocess.run(
-        [sys.executable, "-m", "micrograd_tw", "demo", "--steps", "5", "--out", str(out), *args],
+        [sys.executable, *(no_renderer if not renderer else ["-m", "micrograd_tw"]),
+         "demo", "--steps", "5", "--out", str(out), *args],
         capture_output=True, text=True, encoding="utf-8", env=env, timeout=TIMEOUT,
     )
 
 
-@pytest.mark.skipif(not HAVE_DOT, reason="Graphviz's dot program is not installed")
+@pytest.mark.skipif(not HAVE_RENDERER, reason="neither Graphviz's dot nor graphviz-pure is installed")
 def test_demo_writes_graph_network_and_loss_curve(tmp_path):
     r = run_demo(tmp_path / "demo")
     assert r.returncode == 0, r.stderr
@@ -163,7 +175,7 @@ def test_demo_writes_graph_network_and_loss_curve(tmp_path):
 
 
 def test_demo_without_graphviz_writes_dot_with_a_hint(tmp_path):
-    r = run_demo(tmp_path / "demo", env={"PATH": str(tmp_path)})
+    r = run_demo(tmp_path / "demo", env={"PATH": str(tmp_path)}, renderer=False)
     assert r.returncode == 0, r.stderr
     for name in ("graph.dot", "network.dot"):
         assert (tmp_path / "demo" / name).read_text(encoding="utf-8").lstrip().startswith("digraph")

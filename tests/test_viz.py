@@ -733,8 +733,11 @@ def run_python(code: str, path: str) -> subprocess.CompletedProcess:
 def test_without_dot_source_works_and_rendering_says_how_to_install(tmp_path):
     empty = tmp_path / "bin"
     empty.mkdir()  # a PATH with no dot program on it
+    # ... and no graphviz-pure either (tests/test_rendering.py renders with it)
     code = r"""
 import graphviz, micrograd_tw as mg
+from micrograd_tw import viz
+viz.PURE_PROGRAM = "no-such-graphviz-pure"
 from micrograd_tw.viz import GraphvizNotFoundError
 x = mg.Value(2.0, label="x"); y = (x * 3).tanh(); y.backward()
 g = mg.draw_dot(y)
@@ -754,7 +757,7 @@ for name, attempt in [("render", lambda: g.render(r"OUT/g", format="svg")),
     assert proc.returncode == 0, proc.stderr
     for name in ("render", "pipe", "jupyter"):
         assert f"{name} ::" in proc.stdout
-    for hint in ("apt-get install graphviz", "brew install graphviz",
+    for hint in ("pip install graphviz-pure", "apt-get install graphviz", "brew install graphviz",
                  "conda install -c conda-forge graphviz", "winget install graphviz", "graphviz.org/download"):
         assert proc.stdout.count(hint) == 3, hint
 
