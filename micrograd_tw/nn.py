@@ -153,7 +153,6 @@ _RELU_BY_DEFAULT = type("DefaultActivation", (str,), {})("relu")
 MAX_SIZE = 10_000_000  # inputs or neurons of one layer: each weight is a Value object (~100 bytes)
 
 
-
 def _count(x: Any, what: str) -> int:
     """A positive int (a size), or an error naming ``what``."""
     if isinstance(x, bool) or not isinstance(x, numbers.Integral):
@@ -186,7 +185,8 @@ def _activation(activation: Any, nonlin: Any = None) -> tuple[str, Callable[[Val
         activation = implied
     if isinstance(activation, str):
         if activation in ACTIVATIONS:
-            return activation, ACTIVATIONS[activation]
+            name = str(activation)  # a plain str, also for _RELU_BY_DEFAULT (files compare types)
+            return name, ACTIVATIONS[name]
     elif isinstance(activation, bool):
         raise TypeError(
             f"activation={activation} is not an activation; micrograd's Neuron(nin, {activation}) "

@@ -555,3 +555,12 @@ def test_hostile_files_cost_at_most_a_few_times_their_size(tmp_path):
         path.write_bytes(content)
         extra = load_peak(model, path) - baseline
         assert extra < 3 * len(content), f"{kind}: {extra:,} bytes for a file of {len(content):,}"
+
+
+def test_default_activation_round_trips_through_a_file(tmp_path):
+    for make in (lambda seed: Neuron(2, seed=seed), lambda seed: nn.Layer(2, 2, seed=seed)):
+        make(1).save(tmp_path / "m.json")
+        assert json.loads((tmp_path / "m.json").read_text())["architecture"]["activation"] == "relu"
+        model = make(2)
+        model.load(tmp_path / "m.json")
+        assert bits(model.state_dict()) == bits(make(1).state_dict())
