@@ -250,7 +250,7 @@ def read(path: str | os.PathLike[str], architecture: dict[str, Any], names: list
     ``\\"``, and at 53 MB (1.1×) for ``[],``, ``1.0,`` or ``"ab",`` repeated
     (before these checks: 3.6 GB and 1.2 GB); the model's own 9.4 MB file
     peaks at 120 MB, about 240 bytes per parameter for its names and numbers.
-    tests/test_nn_io.py checks the bound on 2 MB files.
+    tests/test_nn_io.py checks the bound on 1 MB files.
     """
     path = os.fspath(path)
     what = f"cannot load {path!r}"

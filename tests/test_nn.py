@@ -373,4 +373,4 @@ def test_the_readmes_micrograd_table_tells_the_truth():
     assert x.grad == 216.0  # the same gradient added again (micrograd 0.1.0 gives 324)
     assert bool(mg.Value(0)) is False and (mg.Value(1) < 2) is True
     assert repr(mg.Value(2)) == "Value(data=2.0, grad=0.0)"
-    assert MLP(2, [1], seed=0).layers[0](([1.0, 2.0])).__class__ is list
+    assert MLP(2, [1], seed=0).layers[0]([1.0, 2.0]).__class__ is list
