@@ -482,6 +482,22 @@ def _parts(op: str, operands: tuple[Any, ...]) -> tuple[Any, ...]:
     return operands if op == "dot" else (operands,)
 
 
+def _layer_inputs(op: str, kinds: tuple[Any, ...], parts: tuple[Any, ...]) -> tuple[int, ...] | None:
+    """For a dot of uniform weights and varying inputs (a neuron), the identity of its inputs.
+
+    Dots that read the same inputs form one group, whose weights are a matrix:
+    one matrix product for the lot.  Dots over different inputs (the embeddings
+    of three context characters) make one group each instead of one group of
+    elementwise products.
+    """
+    if op != "dot" or not kinds[0] or not kinds[1]:
+        return None
+    for uniform, other in ((0, 1), (1, 0)):
+        if not any(kinds[uniform]) and all(kinds[other]):
+            return (other, *[id(v) for v in parts[other]])
+    return None
+
+
 class _Tape:
     """The traced graph as groups over slots, ready to replay.
 
@@ -526,7 +542,9 @@ class _Tape:
             needs_grad = any(info[id(v)].needs_grad for v in values)
             info[id(node)] = _Info(varying, depth, needs_grad)
             kinds = tuple(tuple(isinstance(v, Value) and info[id(v)].varying for v in part) for part in parts)
-            groups.setdefault((depth, varying, node.op, kinds), []).append((node, tuple(parts)))
+            groups.setdefault(
+                (depth, varying, node.op, kinds, _layer_inputs(node.op, kinds, parts)), []
+            ).append((node, tuple(parts)))
 
         n_p, n_c = len(params), len(consts)
         self.inputs, self.params, self.output = inputs, params, output
@@ -542,7 +560,7 @@ class _Tape:
         self.groups: list[_Group] = []
         n_v, n_u = len(inputs), n_p + n_c
         for key in sorted(groups, key=lambda key: key[0]):
-            _, varying, op, kinds = key
+            _, varying, op, kinds, _ = key
             members = groups[key]
             # Members in the order of their operands' slots, so that reads tend to be slices.
             members.sort(key=lambda m: [(not w[0], w[1]) for part in m[1] for w in map(where, part)])
