@@ -41,7 +41,10 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
-from collections.abc import Callable, Sequence
+import operator
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -217,10 +220,16 @@ class _Operand:
         self.rows = _Rows(slots)
         # A uniform operand of a varying group is a column (k, 1) that broadcasts over the batch.
         self.column = group_varying and not varying
+        # One uniform slot for every node (the 2 of every square, one learning rate): a Python
+        # float, for which numpy has fast paths (x ** 2.0 is x * x).
+        self.scalar = not varying and len(set(slots)) == 1
+        self.first = slots[0]
 
     def get(self, V: np.ndarray, U: np.ndarray) -> Any:
         if self.varying:
             return V[self.rows.read]
+        if self.scalar:
+            return float(U[self.first])
         u = U[self.rows.read]
         return u[:, None] if self.column else u
 
@@ -498,6 +507,9 @@ def _layer_inputs(op: str, kinds: tuple[Any, ...], parts: tuple[Any, ...]) -> tu
     return None
 
 
+_data_of = operator.attrgetter("data")
+
+
 class _Tape:
     """The traced graph as groups over slots, ready to replay.
 
@@ -509,6 +521,7 @@ class _Tape:
         input_slot = {id(x): i for i, x in enumerate(inputs)}
         params: list[Value] = []
         consts: list[float] = []
+        const_slot: dict[str, int] = {}  # one slot per distinct constant (by its bits: -0.0 is not 0.0)
         info: dict[int, _Info] = {}
         slot: dict[int, tuple[bool, int]] = {}  # id(node) -> (varying, index into V or U)
         groups: dict[tuple[Any, ...], list[tuple[Value, tuple[Any, ...]]]] = {}
@@ -532,8 +545,11 @@ class _Tape:
                 marked = []
                 for v in part:
                     if not isinstance(v, Value):
-                        consts.append(float(v))
-                        v = _Const(len(consts) - 1)
+                        bits = float(v).hex()
+                        if bits not in const_slot:
+                            const_slot[bits] = len(consts)
+                            consts.append(float(v))
+                        v = _Const(const_slot[bits])
                     marked.append(v)
                 parts.append(tuple(marked))
             values = [v for part in parts for v in part if isinstance(v, Value)]
@@ -543,7 +559,7 @@ class _Tape:
             info[id(node)] = _Info(varying, depth, needs_grad)
             kinds = tuple(tuple(isinstance(v, Value) and info[id(v)].varying for v in part) for part in parts)
             groups.setdefault(
-                (depth, varying, node.op, kinds, _layer_inputs(node.op, kinds, parts)), []
+                (depth, varying, node.op, kinds, _layer_inputs(node.op, kinds, tuple(parts))), []
             ).append((node, tuple(parts)))
 
         n_p, n_c = len(params), len(consts)
@@ -592,16 +608,38 @@ class _Tape:
         self.n_v, self.n_u = n_v, n_u
         self.out_varying, self.out_slot = where(output)
         self.slot, self.info = slot, info  # for verify: where each node lives, and its kind
+        self.scratch_lock = threading.Lock()
+        self.scratch_arrays: tuple[np.ndarray, np.ndarray] | None = None
 
     # ---- replay
 
-    def forward(self, columns: list[np.ndarray], batch: int) -> tuple[np.ndarray, np.ndarray, list[Any]]:
-        """Fill V and U for a batch; returns them and what each group saved for backward."""
+    @contextmanager
+    def scratch(self, batch: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """V and GV for a batch: the arrays of the previous call of this size, when no other thread has them.
+
+        A training loop calls with the same batch size again and again;
+        fresh arrays of a few MB each would cost page faults on every call.
+        """
+        if not self.scratch_lock.acquire(blocking=False):  # another thread replays: arrays of its own
+            yield np.empty((self.n_v, batch)), np.empty((self.n_v, batch))
+            return
+        try:
+            if self.scratch_arrays is None or self.scratch_arrays[0].shape[1] != batch:
+                self.scratch_arrays = (np.empty((self.n_v, batch)), np.empty((self.n_v, batch)))
+            yield self.scratch_arrays
+        finally:
+            self.scratch_lock.release()
+
+    def forward(
+        self, columns: list[np.ndarray], batch: int, V: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+        """Fill V (given, or new) and U for a batch; returns them and what each group saved for backward."""
         n_p = len(self.params)
         U = np.empty(self.n_u)
-        U[:n_p] = [p.data for p in self.params]  # read at every call: opt.step() is seen
+        U[:n_p] = list(map(_data_of, self.params))  # read at every call: opt.step() is seen
         U[n_p : n_p + len(self.consts)] = self.consts
-        V = np.empty((self.n_v, batch))
+        if V is None:
+            V = np.empty((self.n_v, batch))
         for i, col in enumerate(columns):
             V[i] = col
         saved = [g.run_forward(V, U) for g in self.groups]
@@ -612,16 +650,24 @@ class _Tape:
             return V[self.out_slot].copy()
         return np.full(V.shape[1], U[self.out_slot])
 
-    def param_grads(self, V: np.ndarray, U: np.ndarray, saved: list[Any], seed: float) -> np.ndarray:
+    def param_grads(
+        self, V: np.ndarray, U: np.ndarray, saved: list[Any], seed: float, GV: np.ndarray | None = None
+    ) -> np.ndarray:
         """Σ over rows of seed · ∂out/∂p, for every parameter p."""
-        return self.node_grads(V, U, saved, np.full(V.shape[1], seed))[1][: len(self.params)]
+        return self.node_grads(V, U, saved, np.full(V.shape[1], seed), GV)[1][: len(self.params)]
 
     def node_grads(
-        self, V: np.ndarray, U: np.ndarray, saved: list[Any], seed: np.ndarray
+        self, V: np.ndarray, U: np.ndarray, saved: list[Any], seed: np.ndarray, GV: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """GV, GU: Σ over rows of seed[row] · ∂out/∂node, for every node that leads to a parameter."""
-        GV = np.zeros_like(V)
-        GU = np.zeros_like(U)
+        """GV, GU: Σ over rows of seed[row] · ∂out/∂node, for each node that leads to a parameter.
+
+        GV is the array given (zeroed here) or a new one.
+        """
+        if GV is None:
+            GV = np.zeros(V.shape)
+        else:
+            GV.fill(0.0)
+        GU = np.zeros(U.shape)
         if self.out_varying:
             GV[self.out_slot] = seed
         else:
@@ -901,9 +947,9 @@ class Compiled:
     def __call__(self, *columns: Any) -> np.ndarray:
         """``fn`` on every row: a float64 array with one output per row."""
         tape, cols, batch = self._prepare(columns)
-        with np.errstate(all="ignore"):
-            V, U, _ = tape.forward(cols, batch)
-        return tape.outputs(V, U)
+        with np.errstate(all="ignore"), tape.scratch(batch) as (V, _):
+            V, U, _ = tape.forward(cols, batch, V)
+            return tape.outputs(V, U)
 
     def backward(self, *columns: Any, reduction: str = "mean") -> float:
         """The mean (or sum) of ``fn`` over the rows; adds its gradient into each ``p.grad``.
@@ -914,10 +960,10 @@ class Compiled:
             raise ValueError(f"mg.compile: unknown reduction {reduction!r}; choose one of {_REDUCTIONS}")
         tape, cols, batch = self._prepare(columns)
         seed = 1.0 / batch if reduction == "mean" else 1.0
-        with np.errstate(all="ignore"):
-            V, U, saved = tape.forward(cols, batch)
+        with np.errstate(all="ignore"), tape.scratch(batch) as (V, GV):
+            V, U, saved = tape.forward(cols, batch, V)
             outs = tape.outputs(V, U)
-            grads = tape.param_grads(V, U, saved, seed)
+            grads = tape.param_grads(V, U, saved, seed, GV)
         loss = float(outs.sum())
         # Only now, when nothing can fail any more, are the parameters touched.
         for p, g in zip(tape.params, grads.tolist()):

@@ -68,8 +68,10 @@ def make_mlp(sizes, activation="relu", seed=0):
     """An MLP from Values and mg.dot, neuron = act(dot(w, x) + b), as mg.nn builds it."""
     rng = random.Random(seed)
     layers = [
-        [([mg.Value(rng.uniform(-1, 1)) for _ in range(nin)], mg.Value(rng.uniform(-0.5, 0.5)))
-         for _ in range(nout)]
+        [
+            ([mg.Value(rng.uniform(-1, 1)) for _ in range(nin)], mg.Value(rng.uniform(-0.5, 0.5)))
+            for _ in range(nout)
+        ]
         for nin, nout in zip(sizes[:-1], sizes[1:])
     ]
     params = [p for layer in layers for w, b in layer for p in (*w, b)]
@@ -424,8 +426,12 @@ def random_graphs(draw):
             steps.append(("unary", draw(st.sampled_from(sorted(UNARY_SAFE))), draw(st.integers(0, 99))))
         elif kind == "binary":
             steps.append(
-                ("binary", draw(st.sampled_from(sorted(BINARY_SAFE))), draw(st.integers(0, 99)),
-                 draw(st.integers(-1, 99)))  # -1: a constant operand
+                (
+                    "binary",
+                    draw(st.sampled_from(sorted(BINARY_SAFE))),
+                    draw(st.integers(0, 99)),
+                    draw(st.integers(-1, 99)),
+                )  # -1: a constant operand
             )
         else:
             steps.append((kind, draw(st.lists(st.integers(-1, 99), min_size=1, max_size=4))))
@@ -630,8 +636,13 @@ def test_an_op_without_a_numpy_rule_is_refused_by_name():
 
 def test_constant_nodes_made_before_tracing_are_replayed_exactly():
     p = mg.Value(1.0)
-    for shifted, operands in ((p + 0.5, (p, 0.5)), (p - 0.25, (p, 0.25)), (0.25 - p, (0.25, p)),
-                              (p / 4.0, (p, 4.0)), (2.0 ** p, (2.0, p))):
+    for shifted, operands in (
+        (p + 0.5, (p, 0.5)),
+        (p - 0.25, (p, 0.25)),
+        (0.25 - p, (0.25, p)),
+        (p / 4.0, (p, 4.0)),
+        (2.0**p, (2.0, p)),
+    ):
         # every constant-operand node keeps its constant, so the replay recomputes it from p
         assert mg.engine.binary_operands(shifted) == operands
         check(lambda a, s=shifted: a * s, [[1.0, 2.0]], [p])
@@ -858,3 +869,80 @@ def test_compiled_layers_agree_with_eager_within_the_bound_for_every_batch_size(
         eager = neuron([float(x) for x in X[r]]).data
         assert abs(outs[r] - eager) <= rounding_bound(terms)
     assert fast.verify(*X.T, rows=3)
+
+
+# ------------------------------------------------- fused paths (issue 15 #5)
+
+
+def test_dots_of_parameters_over_different_inputs_are_matrix_products_and_match_eager():
+    # A language model's embeddings as one-hot dots: each context position reads its own
+    # inputs, so the dots form one group (one matrix product) per position.
+    vocab, context, dim = 5, 2, 3
+    rng = np.random.default_rng(3)
+    table = [[mg.Value(float(v)) for v in row] for row in rng.normal(size=(vocab, dim))]
+    columns_of_table = [[row[d] for row in table] for d in range(dim)]
+    hidden = mg.nn.Layer(context * dim, 4, activation="tanh", seed=1)
+    out = mg.nn.Layer(4, vocab, activation="linear", seed=2)
+
+    def loss_fn(*cols):
+        ctx, target = cols[: context * vocab], cols[context * vocab :]
+        emb = [
+            mg.dot(ctx[i * vocab : (i + 1) * vocab], columns_of_table[d])
+            for i in range(context)
+            for d in range(dim)
+        ]
+        logits = out(hidden(emb))
+        return mg.functional.logsumexp(logits) - mg.dot(list(target), logits)
+
+    ids = rng.integers(0, vocab, size=(9, context + 1))
+    cols = [(ids[:, j] == t).astype(float) for j in range(context + 1) for t in range(vocab)]
+    params = [v for row in table for v in row] + hidden.parameters() + out.parameters()
+    check(loss_fn, cols, params)
+    fast = mg.compile(loss_fn)
+    fast(*cols)
+    dots = [g for g in fast._tape.groups if g.op == "dot"]
+    assert sum(g.matmul is not None for g in dots) == context + 2  # the embeddings, hidden, logits
+
+
+def test_autoencoder_with_squared_error_matches_eager():
+    layers = [
+        mg.nn.Layer(6, 3, "tanh", seed=1),
+        mg.nn.Layer(3, 2, "linear", seed=2),
+        mg.nn.Layer(2, 6, "sigmoid", seed=3),
+    ]
+    params = [p for layer in layers for p in layer.parameters()]
+
+    def loss_fn(*pixels):
+        h = list(pixels)
+        for layer in layers:
+            h = layer(h)
+        return mg.functional.mse_loss(h, list(pixels)) + 1e-3 * mg.sum(p**2 for p in params)
+
+    rng = np.random.default_rng(4)
+    check(loss_fn, list(rng.uniform(0, 1, size=(6, 11))), params)
+
+
+def test_replays_of_other_batch_sizes_and_threads_do_not_share_arrays():
+    import threading
+
+    p = mg.Value(0.7)
+    fn = lambda a, b: (a * p + b).tanh() * b  # noqa: E731
+    fast = mg.compile(fn)
+    rng = np.random.default_rng(5)
+    batches = [rng.normal(size=(2, n)) for n in (3, 5, 3, 1, 5)]
+    expected = [mg.compile(fn)(*cols) for cols in batches]  # a fresh replay each
+    for cols, want in zip(batches, expected):
+        np.testing.assert_array_equal(fast(*cols), want)
+    results = {}
+
+    def work(i):
+        for _ in range(20):
+            results[i] = fast(*batches[i % len(batches)])
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i, got in results.items():
+        np.testing.assert_array_equal(got, expected[i % len(batches)])
