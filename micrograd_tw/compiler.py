@@ -364,7 +364,9 @@ class _Elementwise(_Group):
     def run_forward(self, V: np.ndarray, U: np.ndarray) -> Any:
         args = [o.get(V, U) for o in self.operands]
         result = self.kernel.forward(*args)
-        if self.kernel.domain is not None:
+        # Finite operands outside an op's domain make numpy's result inf or NaN (log 0, 1/0, an
+        # overflow, ...), so finite operands with a finite result need no look at the domain.
+        if self.kernel.domain is not None and not _all_finite(result, *args):
             _check_domain(self, args, result)
         self._store(V, U)[self.out] = result
         return args
@@ -446,6 +448,10 @@ class _Dot(_Group):
                 self.ws.add_reduced(GV, GU, x.T @ g)
             if self.grads[1]:
                 self.xs.add_reduced(GV, GU, (g @ w.T).reshape(-1))
+
+
+def _all_finite(*arrays: Any) -> bool:
+    return all(bool(np.isfinite(a).all()) for a in arrays)
 
 
 def _check_domain(group: _Elementwise, args: list[Any], result: Any) -> None:

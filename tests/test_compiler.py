@@ -300,6 +300,21 @@ def test_kernels_follow_the_op_table_on_special_values(op):
             assert same(float(np.broadcast_to(kp, (1,))[0]), ep), (op, args, i, kp, ep)
 
 
+@pytest.mark.parametrize("op", sorted(ops.OPS))
+def test_outside_the_domain_the_kernel_result_is_not_finite(op):
+    # The replay looks at an op's domain only where an operand or the result is inf or NaN.
+    kernel = compiler._kernel(op)
+    if kernel.domain is None:
+        return
+    values = [v for v in SPECIAL if math.isfinite(v)] + [1e200, -1e200, 1e-200, 3.5, -2.5, 1e-320, 1e308]
+    for args in itertools.product(values, repeat=ops.OPS[op].arity):
+        arrays = [np.array([a]) for a in args]
+        with np.errstate(all="ignore"):
+            out = kernel.forward(*arrays)
+            if np.any(kernel.domain(*arrays, out)):
+                assert not np.isfinite(out).all(), (op, args, out)
+
+
 @pytest.mark.parametrize("op", sorted(ops.UNARY))
 def test_unary_ops_on_inputs_and_parameters(op):
     rng = np.random.default_rng(7)
