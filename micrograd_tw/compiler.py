@@ -41,7 +41,6 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
-import operator
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -386,6 +385,18 @@ class _Elementwise(_Group):
                 operand.add_grad(GV, GU, c)
 
 
+class _Square(_Elementwise):
+    """x ** 2 (squared errors, L2 penalties): numpy squares a ** 2.0 as a·a, and ∂/∂a = 2a.
+
+    The exponent is a constant, so the general kernel's ∂/∂b (a logarithm
+    over the whole block) is never wanted: the backward skips it.
+    """
+
+    def run_backward(self, V: np.ndarray, U: np.ndarray, GV: np.ndarray, GU: np.ndarray, saved: Any) -> None:
+        if self.grads[0]:
+            self.operands[0].add_grad(GV, GU, 2.0 * saved[0] * (GV if self.varying else GU)[self.out])
+
+
 class _Sum(_Group):
     """Σ over k nodes of n items each: a (k, n, batch) block summed along n."""
 
@@ -513,9 +524,6 @@ def _layer_inputs(op: str, kinds: tuple[Any, ...], parts: tuple[Any, ...]) -> tu
     return None
 
 
-_data_of = operator.attrgetter("data")
-
-
 class _Tape:
     """The traced graph as groups over slots, ready to replay.
 
@@ -609,7 +617,11 @@ class _Tape:
                 positions = range(len(kinds[0]))
                 operands = [_Operand(kinds[0][j], [row[j] for row in slots[0]], varying) for j in positions]
                 grads = [any(grad_of(parts[0][j]) for _, parts in members) for j in positions]
-                group = _Elementwise(op, varying, out, operands, grads)
+                exponents = [parts[0][-1] for _, parts in members]
+                squares = op == "**" and all(
+                    isinstance(e, _Const) and consts[e.index] == 2.0 for e in exponents
+                )
+                group = (_Square if squares else _Elementwise)(op, varying, out, operands, grads)
             self.groups.append(group)
         self.n_v, self.n_u = n_v, n_u
         self.out_varying, self.out_slot = where(output)
@@ -642,7 +654,7 @@ class _Tape:
         """Fill V (given, or new) and U for a batch; returns them and what each group saved for backward."""
         n_p = len(self.params)
         U = np.empty(self.n_u)
-        U[:n_p] = list(map(_data_of, self.params))  # read at every call: opt.step() is seen
+        U[:n_p] = [p.data for p in self.params]  # read at every call: opt.step() is seen
         U[n_p : n_p + len(self.consts)] = self.consts
         if V is None:
             V = np.empty((self.n_v, batch))
