@@ -961,3 +961,44 @@ def test_replays_of_other_batch_sizes_and_threads_do_not_share_arrays():
         t.join()
     for i, got in results.items():
         np.testing.assert_array_equal(got, expected[i % len(batches)])
+
+
+def _models_module():
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parent.parent / "benchmarks"
+    sys.path.insert(0, str(bench))
+    try:
+        spec = importlib.util.spec_from_file_location("compile_models", bench / "compile_models.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(bench))
+    return module
+
+
+@pytest.mark.parametrize("model", ["lm", "ae"])
+def test_benchmark_generation_models_match_eager_and_torch(model):
+    models = _models_module()
+    if model == "lm":
+        contexts, targets = models.lm_data()
+        contexts, targets = contexts[:6], targets[:6]
+        init = models.lm_init()
+        loss_fn, params = models.lm_model(init)
+        columns = models.one_hot_columns(np.c_[contexts, targets], models.VOCAB)
+    else:
+        X = models.ae_data()[:6]
+        init = models.ae_init()
+        loss_fn, params = models.ae_model(init)
+        columns = list(X.T)
+    check(loss_fn, columns, params)  # outputs, gradients and verify's node-by-node bound
+    pytest.importorskip("torch")
+    if model == "lm":
+        steps = [models.lm_compiled_step(contexts, targets, init)]
+        steps.append(models.lm_torch_step(contexts, targets, init))
+    else:
+        steps = [models.ae_compiled_step(X, init), models.ae_torch_step(X, init)]
+    for _ in range(3):  # the same SGD steps from the same start
+        assert_close(steps[0](), steps[1]())
