@@ -576,6 +576,11 @@ class _Tape:
                 (depth, varying, node.op, kinds, _layer_inputs(node.op, kinds, tuple(parts))), []
             ).append((node, tuple(parts)))
 
+        # A neuron alone on its inputs gains nothing from a group of its own: it joins the
+        # elementwise group of the other lone dots of its depth.
+        for key in [key for key, members in groups.items() if key[4] is not None and len(members) == 1]:
+            groups.setdefault((*key[:4], None), []).extend(groups.pop(key))
+
         n_p, n_c = len(params), len(consts)
         self.inputs, self.params, self.output = inputs, params, output
         self.consts = np.asarray(consts, dtype=float)
@@ -757,7 +762,10 @@ def _structure(nodes: list[Value], inputs: list[Value]) -> list[Any]:
             (
                 v.op,
                 tuple(
-                    tuple(("node", index[id(w)]) if isinstance(w, Value) else ("const", w) for w in part)
+                    tuple(
+                        ("node", index[id(w)]) if isinstance(w, Value) else ("const", float(w).hex())
+                        for w in part
+                    )
                     for part in parts
                 ),
             )
@@ -792,7 +800,9 @@ def _graph_difference(tape: _Tape, inputs: list[Value], out: Value, r: int) -> s
 
 
 def _show(parts: Any) -> str:
-    return ", ".join(f"node #{ref}" if kind == "node" else repr(ref) for part in parts for kind, ref in part)
+    return ", ".join(
+        f"node #{ref}" if kind == "node" else repr(float.fromhex(ref)) for part in parts for kind, ref in part
+    )
 
 
 # A row whose graph differs from the trace may still give the same numbers (a
