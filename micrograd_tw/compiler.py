@@ -18,6 +18,9 @@ and their gradients are the sum over the batch.
 Nodes with the same op, at the same depth and with the same operand kinds
 form a group that runs as one numpy operation (gather the operands, compute,
 scatter the result), so a layer of 16 neurons costs a handful of numpy calls.
+Dots whose weights are parameters group by the inputs they read: each such
+group is a layer, one matrix product forward and two backward (the three
+embedding lookups of a language model's context are three products).
 Each op's numpy forward and partials come from ``_KERNELS``, a vectorised copy
 of the op table in ``ops.py`` keyed by the same names, with the same
 conventions (relu'(0) = 0, abs'(0) = 0, the pow rules, the stable sigmoid).
