@@ -335,8 +335,8 @@ def main() -> None:
     print()
     worst = agreement(20 if QUICK else 100)
     print(
-        f"agreement: largest |compiled − eager| of a layer's output = {worst:.2f} · n·2⁻⁵²·Σ|wᵢxᵢ| "
-        "(the contract allows 2γₙ ≈ 1.00 of it)"
+        f"agreement: largest |compiled − eager| of a neuron = {worst:.2f} · (n + 1)·2⁻⁵²·Σ|tᵢ|, "
+        "tᵢ its n products and bias (the contract allows about 1.00 of it per node)"
     )
 
 
