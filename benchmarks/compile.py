@@ -1,6 +1,21 @@
-"""mg.compile on the W3 step: eager, compiled, micrograd 0.1.0 and batched PyTorch, in one run.
+"""mg.compile on training steps: the W3 step and two generative models, against batched PyTorch.
 
     python benchmarks/compile.py            # --quick (or BENCH_QUICK=1) for a short run
+
+Part 1, the W3 step: eager, compiled, micrograd 0.1.0 and batched PyTorch.
+Part 2, the generation workloads of issue 15 (``compile_models.py``): a
+character-level MLP language model (context 3, embedding 10, hidden 64 tanh,
+27 logits, cross entropy, batch 1024) and a digit autoencoder (64-32-2-32-64,
+sigmoid outputs, mean squared error, batch 256), each compiled and in batched
+PyTorch; targets: compiled ≤ 1.5× PyTorch's time per step, and tracing plus
+compiling (the first call) ≤ 1 s.
+
+numpy's OpenBLAS is limited to one thread here (``OPENBLAS_NUM_THREADS=1``,
+set before numpy loads, unless already set), as PyTorch is
+(``torch.set_num_threads(1)``): times are CPU time of this process, in which
+a second BLAS thread would count against numpy.  OPENBLAS_CORETYPE and
+OPENBLAS_L2_SIZE are left as the environment has them; the script prints them
+and, with threadpoolctl installed, the OpenBLAS kernel in use.
 
 W3 is one training step of micrograd's demo notebook: an MLP 2-16-16-1 (ReLU),
 100 moons points, the mean hinge loss max(0, 1 − y·f(x)) plus α·Σθ², backward,
@@ -17,9 +32,13 @@ the time of batched PyTorch tensors.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
+
+if __name__ == "__main__":  # before numpy loads OpenBLAS, whose thread count is fixed then
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np
 
@@ -28,6 +47,7 @@ sys.path.insert(0, str(HERE))  # common.py and the workload scripts
 sys.path.insert(0, str(HERE.parent))  # micrograd_tw from this checkout
 
 import common  # noqa: E402
+import compile_models as models  # noqa: E402
 import micrograd_tw_workloads as tw_side  # noqa: E402
 
 import micrograd_tw as mg  # noqa: E402
@@ -40,8 +60,12 @@ SEED = 0
 QUICK = common.quick_mode()
 CHECK_STEPS = 4  # steps from the same start whose losses every engine must reproduce
 ROUNDS = 2 if QUICK else 5  # compiled and torch run in interleaved rounds: load changes hit both alike
-STEPS = {"micrograd": 3 if QUICK else 7, "eager": 5 if QUICK else 15, "compiled": 100 if QUICK else 500,
-         "torch": 100 if QUICK else 500}
+STEPS = {
+    "micrograd": 3 if QUICK else 7,
+    "eager": 5 if QUICK else 15,
+    "compiled": 100 if QUICK else 500,
+    "torch": 100 if QUICK else 500,
+}
 
 
 def compiled_step(X: np.ndarray, y: np.ndarray, init: list[float]) -> Any:
@@ -105,7 +129,7 @@ def torch_step(X: np.ndarray, y: np.ndarray, init: list[float]) -> Any:
     return step
 
 
-def main() -> None:
+def w3() -> None:
     X, y = common.moons(N, seed=SEED)
     init = [p.data for p in tw_side.make_mlp(NOUTS).parameters()]
     makers = {"compiled": compiled_step}
@@ -119,12 +143,20 @@ def main() -> None:
 
     # The eager engines run their own W3 step (micrograd_workloads.py, micrograd_tw_workloads.py),
     # each in a fresh process, as benchmarks/engine.py measures them.
-    args = {"X": X.tolist(), "y": y.tolist(), "params": init, "nouts": NOUTS, "warmup": 1, "lr": LR,
-            "alpha": ALPHA}
+    args = {
+        "X": X.tolist(),
+        "y": y.tolist(),
+        "params": init,
+        "nouts": NOUTS,
+        "warmup": 1,
+        "lr": LR,
+        "alpha": ALPHA,
+    }
     runs = {
         "micrograd": common.run_micrograd("mlp_step", **args, steps=STEPS["micrograd"]),
-        "eager": common.run_workload(sys.executable, HERE / "micrograd_tw_workloads.py", "mlp_step",
-                                     {**args, "steps": STEPS["eager"]}),
+        "eager": common.run_workload(
+            sys.executable, HERE / "micrograd_tw_workloads.py", "mlp_step", {**args, "steps": STEPS["eager"]}
+        ),
     }
 
     # Every engine, from the same start, must follow the same losses: they did the same work.
@@ -166,6 +198,146 @@ def main() -> None:
         ratio = med["compiled"] / med["torch"]
         print(f"compiled / torch (PyTorch {torch_version}): {ratio:.2f} of its time (target ≤ 1.5)")
     print(f"compiled vs eager micrograd_tw: {med['eager'] / med['compiled']:.0f}× faster")
+
+
+# ----------------------------------------------------------- the generation workloads
+
+GEN_STEPS = 10 if QUICK else 60  # steps per engine, in interleaved rounds
+GEN_CHECK_STEPS = 3
+GEN_RTOL = 1e-9  # compiled and torch add in different orders: losses agree to rounding, not bit for bit
+
+
+def how_run() -> str:
+    """How numpy and torch were run: BLAS library, kernel and threads."""
+    env = {
+        k: os.environ.get(k, "unset")
+        for k in ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+    }
+    blas = "OpenBLAS"
+    try:
+        import threadpoolctl
+
+        info = [i for i in threadpoolctl.threadpool_info() if i.get("internal_api") == "openblas"]
+        if info:
+            lib = info[0]
+            blas = f"OpenBLAS {lib['version']} ({lib['architecture']} kernel, {lib['num_threads']} thread(s))"
+    except ImportError:
+        blas += " (install threadpoolctl to see its kernel)"
+    lines = [f"numpy {np.__version__}: {blas}; " + ", ".join(f"{k}={v}" for k, v in env.items())]
+    try:
+        import torch
+
+        lines.append(f"torch {torch.__version__}: float64, torch.set_num_threads(1)")
+    except ImportError:
+        lines.append("torch: not installed, its rows are skipped")
+    return "\n".join(lines)
+
+
+def generation_workloads() -> dict[str, dict[str, Any]]:
+    """name -> {maker: (engine -> step factory), first_call: () -> seconds}."""
+    contexts, targets = models.lm_data()
+    lm_init = models.lm_init()
+    X = models.ae_data()
+    ae_init = models.ae_init()
+
+    def lm_first_call() -> float:
+        loss_fn, _ = models.lm_model(lm_init)
+        columns = models.one_hot_columns(contexts, models.VOCAB) + models.one_hot_columns(
+            targets, models.VOCAB
+        )
+        return common.timed(lambda: mg.compile(loss_fn).backward(*columns))[0]
+
+    def ae_first_call() -> float:
+        loss_fn, _ = models.ae_model(ae_init)
+        return common.timed(lambda: mg.compile(loss_fn).backward(*X.T))[0]
+
+    return {
+        "LM (makemore MLP, batch 1024)": {
+            "compiled": lambda: models.lm_compiled_step(contexts, targets, lm_init),
+            "torch": lambda: models.lm_torch_step(contexts, targets, lm_init),
+            "first_call": lm_first_call,
+        },
+        "AE (digits 64-32-2-32-64, batch 256)": {
+            "compiled": lambda: models.ae_compiled_step(X, ae_init),
+            "torch": lambda: models.ae_torch_step(X, ae_init),
+            "first_call": ae_first_call,
+        },
+    }
+
+
+def generation() -> None:
+    print(how_run())
+    try:
+        import torch  # noqa: F401
+
+        engines = ["compiled", "torch"]
+    except ImportError:
+        engines = ["compiled"]
+    rows = []
+    for name, work in generation_workloads().items():
+        # Both engines start from the same parameters and data: their losses must agree step by step.
+        losses = {e: [step() for step in [work[e]()] for _ in range(GEN_CHECK_STEPS)] for e in engines}
+        if "torch" in losses:
+            diff = max(abs(a - b) / abs(b) for a, b in zip(losses["compiled"], losses["torch"]))
+            if not diff <= GEN_RTOL:
+                raise SystemExit(
+                    f"{name}: compiled losses {losses['compiled']} differ from torch's {losses['torch']}"
+                )
+        first = min(work["first_call"]() for _ in range(2 if QUICK else 3))
+        steps = {e: work[e]() for e in engines}
+        times: dict[str, list[float]] = {e: [] for e in engines}
+        for _ in range(ROUNDS):
+            for e, step in steps.items():
+                times[e] += common.time_steps(step, max(1, GEN_STEPS // ROUNDS), warmup=2)["times"]
+        med = {e: common.median(ts) for e, ts in times.items()}
+        ratio = f"{med['compiled'] / med['torch']:.2f}" if "torch" in med else "-"
+        torch_time = common.fmt_time(med["torch"]) if "torch" in med else "skipped"
+        rows.append([name, common.fmt_time(med["compiled"]), torch_time, ratio, f"{first:.2f} s"])
+    print()
+    common.print_table(
+        ["training step", "compiled (CPU)", "torch (CPU)", "compiled / torch", "first call"], rows
+    )
+    print("targets: compiled / torch ≤ 1.5; first call (trace, compile and one step) ≤ 1 s")
+
+
+def agreement(cases: int = 100, seed: int = 1) -> float:
+    """The largest |compiled − eager| / (n·ε·Σ|tᵢ|) over neurons whose sums cancel, ε = 2⁻⁵².
+
+    Weights and inputs of both signs over 24 orders of magnitude, batch sizes
+    from 1 to 256 (the batch is one matrix product); each row against the
+    eager neuron, tᵢ = wᵢxᵢ and the bias.  The contract (README, mg.compile)
+    allows 2γₙ/(n·ε) ≈ 1.
+    """
+    import math
+
+    rng = np.random.default_rng(seed)
+    eps = 2.0**-52
+    worst = 0.0
+    for _ in range(cases):
+        nin = int(rng.integers(2, 48))
+        batch = int(rng.choice([1, 2, 7, 64, 256]))
+        last = mg.nn.Neuron(nin, activation="linear", seed=0)
+        for w, v in zip(last.w, rng.normal(size=nin) * 10.0 ** rng.integers(-8, 16, size=nin)):
+            w.data = float(v)
+        X = rng.normal(size=(batch, nin)) * 10.0 ** rng.integers(-8, 16, size=(batch, nin))
+        outs = mg.compile(lambda *xs, neuron=last: neuron(list(xs)))(*X.T)
+        for r in range(batch):
+            terms = [w.data * x for w, x in zip(last.w, X[r].tolist())] + [last.b.data]
+            eager = last(X[r].tolist()).data
+            worst = max(worst, abs(outs[r] - eager) / (len(terms) * eps * math.fsum(map(abs, terms))))
+    return worst
+
+
+def main() -> None:
+    w3()
+    print()
+    generation()
+    print()
+    worst = agreement(20 if QUICK else 100)
+    print(
+        f"agreement: largest |compiled − eager| of a neuron = {worst:.2f} · (n + 1)·2⁻⁵²·Σ|tᵢ|, "
+        "tᵢ its n products and bias (the contract allows about 1.00 of it per node)"
+    )
 
 
 if __name__ == "__main__":

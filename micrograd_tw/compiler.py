@@ -18,14 +18,26 @@ and their gradients are the sum over the batch.
 Nodes with the same op, at the same depth and with the same operand kinds
 form a group that runs as one numpy operation (gather the operands, compute,
 scatter the result), so a layer of 16 neurons costs a handful of numpy calls.
+Dots whose weights are parameters group by the inputs they read: each such
+group is a layer, one matrix product forward and two backward (the three
+embedding lookups of a language model's context are three products).
 Each op's numpy forward and partials come from its row of the op table in
 ``ops.py`` (its ``kernel``), with the float rules' conventions (relu'(0) = 0,
 abs'(0) = 0, the pow rules, the stable sigmoid).
 
+Agreement with the eager engine, for every batch size: each node of the
+replay equals the eager op on the replay's own operands within rounding,
+2γₙ·Σ|tᵢ| for a sum or dot of n terms tᵢ (γₙ = n·u/(1 − n·u), u = 2⁻⁵³) and
+16·u·|x| for an elementwise op (see "checking a replay" below).  Sums add
+in the engine's order, so they agree exactly; a layer fused into a matrix
+product adds in BLAS's order.
+
 As with ``torch.jit.trace``, whatever ``fn`` decides from ``.data`` is frozen
 at trace time: Python branches (``if x > 0``), constants computed from data,
-Values built from ``.data``.  (Graph ops such as ``mg.max`` are computed per row.)  ``fast.verify``
-re-runs ``fn`` eagerly on a few rows and raises if the replay differs.
+Values built from ``.data``.  (Graph ops such as ``mg.max``, softmax's shift,
+are computed per row.)  ``fast.verify`` replays the caller's batch, re-runs
+``fn`` eagerly on a few rows, and names the row and node where the graph or a
+value leaves the contract.
 """
 
 from __future__ import annotations
@@ -33,7 +45,9 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -45,6 +59,7 @@ __all__ = ["compile", "Compiled"]
 
 INF = math.inf
 NAN = math.nan
+_SUMS = ("sum", "dot")  # the ops whose replay adds many terms: their bound grows with the count
 
 
 # ------------------------------------------------------------ kernels and operands
@@ -143,10 +158,16 @@ class _Operand:
         self.rows = _Rows(slots)
         # A uniform operand of a varying group is a column (k, 1) that broadcasts over the batch.
         self.column = group_varying and not varying
+        # One uniform slot for every node (the 2 of every square, one learning rate): a Python
+        # float, for which numpy has fast paths (x ** 2.0 is x * x).
+        self.scalar = not varying and len(set(slots)) == 1
+        self.first = slots[0]
 
     def get(self, V: np.ndarray, U: np.ndarray) -> Any:
         if self.varying:
             return V[self.rows.read]
+        if self.scalar:
+            return float(U[self.first])
         u = U[self.rows.read]
         return u[:, None] if self.column else u
 
@@ -220,6 +241,28 @@ class _Block:
         self.rows.add(GV if self.kind == "V" else GU, r)
 
 
+# ------------------------------------------------------------------ summation
+
+
+def _add_items(x: Any) -> Any:
+    """Σ along axis 1 of (k, n) or (k, n, batch), item after item, as engine.sum adds them.
+
+    numpy adds along an outer axis item by item, but along the innermost one
+    in pairs (blocks of eight partial sums).  With no batch axis, or a batch of
+    one, the items would be the innermost axis, and a row's sum would depend
+    on the batch size (7 against 1 for [1e16, 1×7, -1e16, 1]).  A second,
+    zero-stride column keeps the items on an outer axis for every batch size.
+    """
+    flat = x.ndim == 2
+    if flat:
+        x = x[:, :, None]
+    if x.shape[2] == 1:
+        out = np.add.reduce(np.broadcast_to(x, (x.shape[0], x.shape[1], 2)), axis=1)[:, :1]
+    else:
+        out = np.add.reduce(x, axis=1)
+    return out[:, 0] if flat else out
+
+
 # --------------------------------------------------------------------- groups
 
 
@@ -259,7 +302,9 @@ class _Elementwise(_Group):
     def run_forward(self, V: np.ndarray, U: np.ndarray) -> Any:
         args = [o.get(V, U) for o in self.operands]
         result = self.kernel.forward(*args)
-        if self.kernel.domain is not None:
+        # Finite operands outside an op's domain make numpy's result inf or NaN (log 0, 1/0, an
+        # overflow, ...), so finite operands with a finite result need no look at the domain.
+        if self.kernel.domain is not None and not _all_finite(result, *args):
             _check_domain(self, args, result)
         self._store(V, U)[self.out] = result
         return args
@@ -279,6 +324,18 @@ class _Elementwise(_Group):
                 operand.add_grad(GV, GU, c)
 
 
+class _Square(_Elementwise):
+    """x ** 2 (squared errors, L2 penalties): numpy squares a ** 2.0 as a·a, and ∂/∂a = 2a.
+
+    The exponent is a constant, so the general kernel's ∂/∂b (a logarithm
+    over the whole block) is never wanted: the backward skips it.
+    """
+
+    def run_backward(self, V: np.ndarray, U: np.ndarray, GV: np.ndarray, GU: np.ndarray, saved: Any) -> None:
+        if self.grads[0]:
+            self.operands[0].add_grad(GV, GU, 2.0 * saved[0] * (GV if self.varying else GU)[self.out])
+
+
 class _Sum(_Group):
     """Σ over k nodes of n items each: a (k, n, batch) block summed along n."""
 
@@ -287,8 +344,7 @@ class _Sum(_Group):
         self.block, self.needs_grad = block, needs_grad
 
     def run_forward(self, V: np.ndarray, U: np.ndarray) -> Any:
-        # Along the middle axis of (k, n, batch), numpy adds the items in order, as engine.sum.
-        self._store(V, U)[self.out] = self.block.get(V, U).sum(axis=1)
+        self._store(V, U)[self.out] = _add_items(self.block.get(V, U))
         return None
 
     def run_backward(self, V: np.ndarray, U: np.ndarray, GV: np.ndarray, GU: np.ndarray, saved: Any) -> None:
@@ -334,7 +390,7 @@ class _Dot(_Group):
     def run_forward(self, V: np.ndarray, U: np.ndarray) -> Any:
         w, x = self.ws.get(V, U), self.xs.get(V, U)
         if self.matmul is None:
-            out = (w * x).sum(axis=1)  # in order along n when varying, as engine.dot
+            out = _add_items(w * x)  # in order along n, as engine.dot
         else:
             a, b = (w, x) if self.matmul == 0 else (x, w)
             a, b = a[:, :, 0], b[0]  # (k, n) and (n, batch)
@@ -363,6 +419,10 @@ class _Dot(_Group):
                 self.ws.add_reduced(GV, GU, x.T @ g)
             if self.grads[1]:
                 self.xs.add_reduced(GV, GU, (g @ w.T).reshape(-1))
+
+
+def _all_finite(*arrays: Any) -> bool:
+    return all(bool(np.isfinite(a).all()) for a in arrays)
 
 
 def _check_domain(group: _Elementwise, args: list[Any], result: Any) -> None:
@@ -403,6 +463,22 @@ class _Info(NamedTuple):
     needs_grad: bool  # a parameter, or computed from one
 
 
+def _layer_inputs(op: str, kinds: tuple[Any, ...], parts: tuple[Any, ...]) -> tuple[int, ...] | None:
+    """For a dot of uniform weights and varying inputs (a neuron), the identity of its inputs.
+
+    Dots that read the same inputs form one group, whose weights are a matrix:
+    one matrix product for the lot.  Dots over different inputs (the embeddings
+    of three context characters) make one group each instead of one group of
+    elementwise products.
+    """
+    if op != "dot" or not kinds[0] or not kinds[1]:
+        return None
+    for uniform, other in ((0, 1), (1, 0)):
+        if not any(kinds[uniform]) and all(kinds[other]):
+            return (other, *[id(v) for v in parts[other]])
+    return None
+
+
 class _Tape:
     """The traced graph as groups over slots, ready to replay.
 
@@ -414,13 +490,15 @@ class _Tape:
         input_slot = {id(x): i for i, x in enumerate(inputs)}
         params: list[Value] = []
         consts: list[float] = []
+        const_slot: dict[str, int] = {}  # one slot per distinct constant (by its bits: -0.0 is not 0.0)
         info: dict[int, _Info] = {}
         slot: dict[int, tuple[bool, int]] = {}  # id(node) -> (varying, index into V or U)
         groups: dict[tuple[Any, ...], list[tuple[Value, tuple[Any, ...]]]] = {}
 
         # Pass 1: classify every node and key it by (depth, kind, op, operand kinds).
-        for node in engine.toposort(output):
-            if not engine.parents(node) and not node.op:
+        self.nodes = engine.toposort(output)
+        for node in self.nodes:
+            if not node.op:
                 if id(node) in input_slot:
                     info[id(node)] = _Info(True, 0, False)
                     slot[id(node)] = (True, input_slot[id(node)])
@@ -435,8 +513,11 @@ class _Tape:
                 marked = []
                 for v in part:
                     if not isinstance(v, Value):
-                        consts.append(float(v))
-                        v = _Const(len(consts) - 1)
+                        bits = float(v).hex()
+                        if bits not in const_slot:
+                            const_slot[bits] = len(consts)
+                            consts.append(float(v))
+                        v = _Const(const_slot[bits])
                     marked.append(v)
                 parts.append(tuple(marked))
             values = [v for part in parts for v in part if isinstance(v, Value)]
@@ -445,7 +526,14 @@ class _Tape:
             needs_grad = any(info[id(v)].needs_grad for v in values)
             info[id(node)] = _Info(varying, depth, needs_grad)
             kinds = tuple(tuple(isinstance(v, Value) and info[id(v)].varying for v in part) for part in parts)
-            groups.setdefault((depth, varying, node.op, kinds), []).append((node, tuple(parts)))
+            groups.setdefault(
+                (depth, varying, node.op, kinds, _layer_inputs(node.op, kinds, tuple(parts))), []
+            ).append((node, tuple(parts)))
+
+        # A neuron alone on its inputs gains nothing from a group of its own: it joins the
+        # elementwise group of the other lone dots of its depth.
+        for key in [key for key, members in groups.items() if key[4] is not None and len(members) == 1]:
+            groups.setdefault((*key[:4], None), []).extend(groups.pop(key))
 
         n_p, n_c = len(params), len(consts)
         self.inputs, self.params, self.output = inputs, params, output
@@ -461,7 +549,7 @@ class _Tape:
         self.groups: list[_Group] = []
         n_v, n_u = len(inputs), n_p + n_c
         for key in sorted(groups, key=lambda key: key[0]):
-            _, varying, op, kinds = key
+            _, varying, op, kinds, _ = key
             members = groups[key]
             # Members in the order of their operands' slots, so that reads tend to be slices.
             members.sort(key=lambda m: [(not w[0], w[1]) for part in m[1] for w in map(where, part)])
@@ -490,20 +578,47 @@ class _Tape:
                 positions = range(len(kinds[0]))
                 operands = [_Operand(kinds[0][j], [row[j] for row in slots[0]], varying) for j in positions]
                 grads = [any(grad_of(parts[0][j]) for _, parts in members) for j in positions]
-                group = _Elementwise(op, varying, out, operands, grads)
+                exponents = [parts[0][-1] for _, parts in members]
+                squares = op == "**" and all(
+                    isinstance(e, _Const) and consts[e.index] == 2.0 for e in exponents
+                )
+                group = (_Square if squares else _Elementwise)(op, varying, out, operands, grads)
             self.groups.append(group)
         self.n_v, self.n_u = n_v, n_u
         self.out_varying, self.out_slot = where(output)
+        self.slot, self.info = slot, info  # for verify: where each node lives, and its kind
+        self.scratch_lock = threading.Lock()
+        self.scratch_arrays: tuple[np.ndarray, np.ndarray] | None = None
 
     # ---- replay
 
-    def forward(self, columns: list[np.ndarray], batch: int) -> tuple[np.ndarray, np.ndarray, list[Any]]:
-        """Fill V and U for a batch; returns them and what each group saved for backward."""
+    @contextmanager
+    def scratch(self, batch: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """V and GV for a batch: the arrays of the previous call of this size, when no other thread has them.
+
+        A training loop calls with the same batch size again and again;
+        fresh arrays of a few MB each would cost page faults on every call.
+        """
+        if not self.scratch_lock.acquire(blocking=False):  # another thread replays: arrays of its own
+            yield np.empty((self.n_v, batch)), np.empty((self.n_v, batch))
+            return
+        try:
+            if self.scratch_arrays is None or self.scratch_arrays[0].shape[1] != batch:
+                self.scratch_arrays = (np.empty((self.n_v, batch)), np.empty((self.n_v, batch)))
+            yield self.scratch_arrays
+        finally:
+            self.scratch_lock.release()
+
+    def forward(
+        self, columns: list[np.ndarray], batch: int, V: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+        """Fill V (given, or new) and U for a batch; returns them and what each group saved for backward."""
         n_p = len(self.params)
         U = np.empty(self.n_u)
         U[:n_p] = [p.data for p in self.params]  # read at every call: opt.step() is seen
         U[n_p : n_p + len(self.consts)] = self.consts
-        V = np.empty((self.n_v, batch))
+        if V is None:
+            V = np.empty((self.n_v, batch))
         for i, col in enumerate(columns):
             V[i] = col
         saved = [g.run_forward(V, U) for g in self.groups]
@@ -514,18 +629,233 @@ class _Tape:
             return V[self.out_slot].copy()
         return np.full(V.shape[1], U[self.out_slot])
 
-    def param_grads(self, V: np.ndarray, U: np.ndarray, saved: list[Any], seed: float) -> np.ndarray:
+    def param_grads(
+        self, V: np.ndarray, U: np.ndarray, saved: list[Any], seed: float, GV: np.ndarray | None = None
+    ) -> np.ndarray:
         """Σ over rows of seed · ∂out/∂p, for every parameter p."""
-        GV = np.zeros_like(V)
-        GU = np.zeros_like(U)
+        return self.node_grads(V, U, saved, np.full(V.shape[1], seed), GV)[1][: len(self.params)]
+
+    def node_grads(
+        self, V: np.ndarray, U: np.ndarray, saved: list[Any], seed: np.ndarray, GV: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """GV, GU: Σ over rows of seed[row] · ∂out/∂node, for each node that leads to a parameter.
+
+        GV is the array given (zeroed here) or a new one.
+        """
+        if GV is None:
+            GV = np.zeros(V.shape)
+        else:
+            GV.fill(0.0)
+        GU = np.zeros(U.shape)
         if self.out_varying:
             GV[self.out_slot] = seed
         else:
-            GU[self.out_slot] = seed * V.shape[1]
+            GU[self.out_slot] = seed.sum()
         for g, s in zip(reversed(self.groups), reversed(saved)):
             if g.needs_grad:
                 g.run_backward(V, U, GV, GU, s)
-        return GU[: len(self.params)]
+        return GV, GU
+
+
+# ------------------------------------------------- checking a replay, node by node
+# The contract: each node of the replay equals the eager op applied to the
+# replay's own operands, within the rounding the two computations may differ by.
+#   * sum and dot of n terms tᵢ (tᵢ = wᵢxᵢ for dot): two float sums of the same
+#     terms, each in any order, are each within γₙ·Σ|tᵢ| of the exact sum
+#     (Higham, Accuracy and Stability of Numerical Algorithms, §3.1 and §4.2),
+#     so they are within 2γₙ·Σ|tᵢ| of each other, γₙ = n·u/(1 − n·u) and
+#     u = 2⁻⁵³: about n·ε·Σ|tᵢ| with ε = 2⁻⁵² (plus n smallest subnormals,
+#     for products that underflow).  The replay adds sums and
+#     elementwise-fused dots in order, as the engine does (equal, bit for
+#     bit); a layer fused into a matrix product adds in BLAS's order, which
+#     can differ with the shapes and so with the batch size.
+#   * elementwise ops: numpy's exp/log/tanh/power and libm's differ by a few
+#     units in the last place (measured at most 3.7 u); the bound is 16 u·|e|.
+#   * a gradient is a sum over the node's uses of partial × the user's gradient:
+#     2γₘ·Σ|terms| for m uses, plus 16 u·Σ|terms| for the partials' kernels.
+
+_U = 2.0**-53  # unit roundoff of float64
+_KERNEL_ROUNDING = 16 * _U  # elementwise kernels against the eager op table
+_TINY = 2.0**-1074  # the smallest subnormal: an underflowed product's error
+
+
+def _sum_bound(terms: Sequence[float]) -> float:
+    """How far two float sums of the same terms, in any two orders, may be apart."""
+    n = len(terms)
+    nu = n * _U
+    return 2.0 * nu / (1.0 - nu) * math.fsum(abs(t) for t in terms) + 2 * n * _TINY
+
+
+def _agree(replay: float, eager: float, bound: float) -> bool:
+    if math.isnan(eager) or math.isnan(replay):
+        return math.isnan(eager) and math.isnan(replay)
+    return replay == eager or abs(replay - eager) <= bound
+
+
+def _in_order(terms: Sequence[float]) -> float:
+    total = 0.0
+    for t in terms:
+        total += t
+    return total
+
+
+def _describe(node: Value, index: int, count: int) -> str:
+    label = f" labelled {node.label!r}" if node.label else ""
+    return f"node #{index} of {count} in topological order (op {node.op or 'leaf'!r}{label})"
+
+
+def _structure(nodes: list[Value], inputs: list[Value]) -> list[Any]:
+    """Each node as (op, its operands): inputs by position, nodes by index, constants by value."""
+    index = {id(v): i for i, v in enumerate(nodes)}
+    position = {id(x): j for j, x in enumerate(inputs)}
+    out: list[Any] = []
+    for v in nodes:
+        if not v.op:
+            out.append(("input", position[id(v)]) if id(v) in position else ("leaf", v))
+            continue
+        parts = _parts(v)
+        out.append(
+            (
+                v.op,
+                tuple(
+                    tuple(
+                        ("node", index[id(w)]) if isinstance(w, Value) else ("const", float(w).hex())
+                        for w in part
+                    )
+                    for part in parts
+                ),
+            )
+        )
+    return out
+
+
+def _same_entry(a: Any, b: Any) -> bool:
+    if a[0] == "leaf" and b[0] == "leaf":  # the same leaf, or one fn makes anew with the same data
+        return a[1] is b[1] or a[1].data == b[1].data or (math.isnan(a[1].data) and math.isnan(b[1].data))
+    return bool(a == b)
+
+
+def _graph_difference(tape: _Tape, inputs: list[Value], out: Value, r: int) -> str | None:
+    """How the graph fn builds eagerly on row r differs from the trace (branching on .data), or None."""
+    here_nodes = engine.toposort(out)
+    traced, here = _structure(tape.nodes, tape.inputs), _structure(here_nodes, inputs)
+    n = len(traced)
+    for i, (a, b) in enumerate(zip(traced, here)):
+        if _same_entry(a, b):
+            continue
+        if a[0] == "leaf" and b[0] == "leaf":
+            what = f"is a Value made with data {b[1].data!r} at row {r} but {a[1].data!r} in the trace"
+        elif a[0] != b[0]:
+            what = f"is {b[0]!r} at row {r} but {a[0]!r} in the trace"
+        else:
+            what = f"has other operands at row {r} ({_show(b[1])}) than in the trace ({_show(a[1])})"
+        return f"{_describe(tape.nodes[i], i, n)} {what}"
+    if len(here) != n:
+        return f"fn builds a graph of {len(here)} nodes here, {n} in the trace"
+    return None
+
+
+def _show(parts: Any) -> str:
+    return ", ".join(
+        f"node #{ref}" if kind == "node" else repr(float.fromhex(ref)) for part in parts for kind, ref in part
+    )
+
+
+# A row whose graph differs from the trace may still give the same numbers (a
+# softmax's max shift moves, the result does not): then it is accepted.
+_RESULT_RTOL, _RESULT_ATOL = 1e-9, 1e-12
+
+
+def _same_result(e: float, c: float) -> bool:
+    if math.isnan(e) or math.isnan(c):
+        return math.isnan(e) and math.isnan(c)
+    return e == c or abs(e - c) <= _RESULT_ATOL + _RESULT_RTOL * max(abs(e), abs(c))
+
+
+def _check_nodes(
+    tape: _Tape, V: np.ndarray, U: np.ndarray, GV: np.ndarray, GU: np.ndarray, mixed: np.ndarray, r: int
+) -> None:
+    """Raise if a node of the replay (value or gradient, at row r) is off the eager op beyond the bound.
+
+    GV, GU come from a backward seeded at row r alone.  A uniform node's
+    gradient there still adds 0 × partial over the other rows, which is NaN
+    where a partial is infinite; ``mixed`` (GU of a backward seeded with
+    zeros) marks those, and their gradients are not checked.
+    """
+    nodes, n = tape.nodes, len(tape.nodes)
+
+    def value(v: Any) -> float:
+        if not isinstance(v, Value):
+            return float(v)
+        varying, i = tape.slot[id(v)]
+        return float(V[i, r]) if varying else float(U[i])
+
+    def grad(v: Value) -> float:
+        varying, i = tape.slot[id(v)]
+        return float(GV[i, r]) if varying else float(GU[i])
+
+    def checkable(v: Value) -> bool:
+        varying, i = tape.slot[id(v)]
+        return varying or mixed[i] == 0.0
+
+    uses: dict[int, list[float]] = {id(v): [] for v in nodes}  # per node: partial × ∂out/∂user
+    uses[id(nodes[-1])].append(1.0)  # the output: ∂out/∂out
+    kernel_rounding: dict[int, float] = {id(v): 0.0 for v in nodes}  # the partials' share of the bound
+    for i in range(n - 1, -1, -1):  # from the output back, as backward runs: users come first
+        node = nodes[i]
+        parts: tuple[Any, ...] = ()
+        partials: list[list[float]] = []
+        if node.op:  # the value: the eager op on the replay's operands
+            parts = _parts(node)
+            args = [[value(w) for w in part] for part in parts]
+            replay = value(node)
+            if node.op in _SUMS:
+                terms = args[0] if node.op == "sum" else [w * x for w, x in zip(*args)]
+                eager, bound, what = _in_order(terms), _sum_bound(terms), f"a sum of {len(terms)} terms"
+                partials = [[1.0] * len(terms)] if node.op == "sum" else [args[1], args[0]]
+            else:
+                try:
+                    eager = ops.row(node.op).forward(*args[0])
+                except (ValueError, ZeroDivisionError, OverflowError):
+                    eager = NAN  # outside the op's domain: the replay raises the same error first
+                bound, what = _KERNEL_ROUNDING * abs(eager), "an elementwise kernel"
+                partials = [list(ops.row(node.op).all_partials(*args[0], replay))]
+            if not _agree(replay, eager, bound):
+                _disagree(node, i, n, r, "", replay, eager, bound, what)
+        if not tape.info[id(node)].needs_grad:
+            continue
+        # The gradient: Σ over the node's uses of partial × the user's gradient in the replay.
+        g, terms = grad(node), uses[id(node)]
+        bound = _sum_bound(terms) + kernel_rounding[id(node)]
+        if checkable(node) and not _agree(g, _in_order(terms), bound):
+            _disagree(
+                node,
+                i,
+                n,
+                r,
+                "the gradient of the output with respect to ",
+                g,
+                _in_order(terms),
+                bound,
+                f"a sum over {len(terms)} uses",
+            )
+        kernel = 0.0 if node.op in _SUMS else _KERNEL_ROUNDING
+        for part, ps in zip(parts, partials):
+            for w, pw in zip(part, ps):
+                if isinstance(w, Value) and tape.info[id(w)].needs_grad:
+                    uses[id(w)].append(pw * g)
+                    kernel_rounding[id(w)] += kernel * abs(pw * g)
+
+
+def _disagree(
+    node: Value, i: int, n: int, r: int, of: str, replay: float, eager: float, bound: float, what: str
+) -> None:
+    raise AssertionError(
+        f"mg.compile verify: row {r}: {of}{_describe(node, i, n)} is {replay!r} in the replay but "
+        f"{eager!r} by the eager op on the same operands: off by {abs(replay - eager):.3g}, beyond the "
+        f"rounding bound {bound:.3g} of {what}. fn builds the same graph on this row, so this is a "
+        f"kernel or summation difference in mg.compile, not a frozen branch in fn: please report it"
+    )
 
 
 # -------------------------------------------------------------- the public face
@@ -536,19 +866,33 @@ _REDUCTIONS = ("mean", "sum")
 def _column(i: int, col: Any) -> np.ndarray:
     """Column i as a 1-D float64 array; TypeError/ValueError naming what is wrong."""
     arr = np.asarray(col)
-    if arr.dtype == object:  # e.g. a list mixing ints and Fractions, or holding Values
-        for x in arr.ravel():
-            if isinstance(x, bool) or not isinstance(x, numbers.Real):
-                raise TypeError(f"mg.compile: column {i} must hold real numbers, got {type(x).__name__}")
-        arr = arr.astype(float)
-    if arr.dtype.kind not in "iuf":
-        raise TypeError(f"mg.compile: column {i} must hold real numbers, got dtype {arr.dtype}")
     if arr.ndim != 1:
         hint = "; pass a matrix's columns one by one, e.g. fast(*X.T)" if arr.ndim == 2 else ""
         raise ValueError(
             f"mg.compile: column {i} must be 1-D (one number per row), got shape {arr.shape}{hint}"
         )
+    if arr.dtype == object:  # e.g. a list mixing ints and Fractions, holding Values, or huge ints
+        floats = np.empty(len(arr))
+        for r, x in enumerate(arr):
+            if isinstance(x, bool) or not isinstance(x, numbers.Real):
+                raise TypeError(f"mg.compile: column {i} must hold real numbers, got {type(x).__name__}")
+            try:
+                floats[r] = float(x)
+            except OverflowError:
+                raise OverflowError(
+                    f"mg.compile: column {i}, row {r}: the {type(x).__name__} {_short(x)} is too large "
+                    f"for a float (at most about 1.8e308)"
+                ) from None
+        return floats
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"mg.compile: column {i} must hold real numbers, got dtype {arr.dtype}")
     return arr.astype(float, copy=False)
+
+
+def _short(x: Any, limit: int = 40) -> str:
+    """repr(x), or its start and its length when long (an int of 401 digits)."""
+    text = repr(x)
+    return text if len(text) <= limit else f"{text[:12]}... ({len(text)} characters)"
 
 
 class Compiled:
@@ -587,9 +931,9 @@ class Compiled:
     def __call__(self, *columns: Any) -> np.ndarray:
         """``fn`` on every row: a float64 array with one output per row."""
         tape, cols, batch = self._prepare(columns)
-        with np.errstate(all="ignore"):
-            V, U, _ = tape.forward(cols, batch)
-        return tape.outputs(V, U)
+        with np.errstate(all="ignore"), tape.scratch(batch) as (V, _):
+            V, U, _ = tape.forward(cols, batch, V)
+            return tape.outputs(V, U)
 
     def backward(self, *columns: Any, reduction: str = "mean") -> float:
         """The mean (or sum) of ``fn`` over the rows; adds its gradient into each ``p.grad``.
@@ -600,42 +944,64 @@ class Compiled:
             raise ValueError(f"mg.compile: unknown reduction {reduction!r}; choose one of {_REDUCTIONS}")
         tape, cols, batch = self._prepare(columns)
         seed = 1.0 / batch if reduction == "mean" else 1.0
-        with np.errstate(all="ignore"):
-            V, U, saved = tape.forward(cols, batch)
+        with np.errstate(all="ignore"), tape.scratch(batch) as (V, GV):
+            V, U, saved = tape.forward(cols, batch, V)
             outs = tape.outputs(V, U)
-            grads = tape.param_grads(V, U, saved, seed)
+            grads = tape.param_grads(V, U, saved, seed, GV)
         loss = float(outs.sum())
         # Only now, when nothing can fail any more, are the parameters touched.
         for p, g in zip(tape.params, grads.tolist()):
             p.grad += g
         return loss / batch if reduction == "mean" else loss
 
-    def verify(self, *columns: Any, rows: int = 5, rtol: float = 1e-9, atol: float = 1e-12) -> bool:
-        """Compare the replay with the eager engine on ``rows`` rows spread over the batch.
+    def verify(self, *columns: Any, rows: int = 5) -> bool:
+        """Check the replay of these columns against the eager engine, node by node.
 
-        Returns True, or raises AssertionError naming the row and what differs:
-        usually ``fn`` branches on ``.data``, which the trace has frozen.
+        Runs the batch as ``fast(*columns)`` and ``fast.backward`` do (the same
+        batch size, the same code path), then, on ``rows`` rows spread over
+        the batch, runs ``fn`` eagerly and checks that
+
+        * it builds the same graph as the trace (else: Python branching on
+          ``.data``, or a constant or Value computed from ``.data``, which the
+          trace froze on row 0);
+        * every node's value and gradient in the replay equals the eager op
+          on the replay's own operands within the rounding bound of the
+          contract: 2γₙ·Σ|tᵢ| for a sum or dot of n terms (about n·2⁻⁵²·Σ|tᵢ|),
+          16·2⁻⁵³·|x| for an elementwise op.
+
+        Returns True, or raises AssertionError naming the row, the node (its
+        position in the graph, op and label), the two values and the bound.
         Nothing is written into ``.grad``.
         """
         tape, cols, batch = self._prepare(columns)
         picks = sorted({int(round(r)) for r in np.linspace(0, batch - 1, max(1, min(rows, batch)))})
+        with np.errstate(all="ignore"):
+            V, U, saved = tape.forward(cols, batch)
+            mixed = tape.node_grads(V, U, saved, np.zeros(batch))[1]  # NaN where 0 × inf reaches
         for r in picks:
             row = [Value(float(c[r])) for c in cols]
             with engine.enable_grad():
                 out = self.fn(*row)
             if not isinstance(out, Value):
                 raise TypeError(f"mg.compile: fn must return one Value, got {type(out).__name__}")
-            eager = [out.data, *engine.grad(out, tape.params)]
+            seed = np.zeros(batch)
+            seed[r] = 1.0  # row r's gradient, through the batched backward
             with np.errstate(all="ignore"):
-                V, U, saved = tape.forward([c[r : r + 1] for c in cols], 1)
-                replay = [float(tape.outputs(V, U)[0]), *tape.param_grads(V, U, saved, 1.0).tolist()]
-            for i, (e, c) in enumerate(zip(eager, replay)):
-                if not _close(e, c, rtol, atol):
-                    what = f"the gradient of parameter {i - 1} ({tape.params[i - 1]})" if i else "the output"
+                GV, GU = tape.node_grads(V, U, saved, seed)
+            difference = _graph_difference(tape, row, out, r)
+            if difference is None:
+                _check_nodes(tape, V, U, GV, GU, mixed, r)
+                continue
+            eager = [out.data, *engine.grad(out, tape.params)]
+            replay = [float(tape.outputs(V, U)[r]), *GU[: len(tape.params)].tolist()]
+            for k, (e, c) in enumerate(zip(eager, replay)):
+                if not _same_result(e, c):
+                    what = f"the gradient of parameter {k - 1} ({tape.params[k - 1]})" if k else "the output"
                     raise AssertionError(
                         f"mg.compile verify: row {r}: {what} is {c!r} in the replay but {e!r} in the "
-                        f"eager engine. Python branching on .data inside fn (and constants computed "
-                        f"from data) are frozen at trace time, on row 0"
+                        f"eager engine, because fn builds another graph on this row than on the traced "
+                        f"one: {difference}. Python branching on .data inside fn (and constants or Values "
+                        f"computed from .data) are frozen at trace time, on row 0 of the first call"
                     )
         return True
 
@@ -683,12 +1049,6 @@ class Compiled:
         return _Tape(inputs, out)
 
 
-def _close(e: float, c: float, rtol: float, atol: float) -> bool:
-    if math.isnan(e) or math.isnan(c):
-        return math.isnan(e) and math.isnan(c)
-    return e == c or abs(e - c) <= atol + rtol * max(abs(e), abs(c))
-
-
 def compile(fn: Callable[..., Value]) -> Compiled:  # noqa: A001 - mg.compile is the API name
     """Trace ``fn`` (numbers → one Value) once and replay it over batches with numpy.
 
@@ -703,8 +1063,12 @@ def compile(fn: Callable[..., Value]) -> Compiled:  # noqa: A001 - mg.compile is
     ``fn`` reads but that was made before the trace (``h = p * 3`` outside
     ``fn``) is recomputed from its leaves at every call.
 
-    Python branching on ``.data`` inside ``fn`` is frozen on the first row, as
-    are constants computed from data; ``fast.verify(...)`` checks for that.
+    Outputs and gradients agree with the eager engine node by node within
+    floating-point rounding, whatever the batch size: a sum or dot of n
+    terms tᵢ within 2γₙ·Σ|tᵢ| (about n·2⁻⁵²·Σ|tᵢ|), an elementwise op within
+    16·2⁻⁵³ relative.  Python branching on ``.data`` inside ``fn`` is frozen
+    on the first row, as are constants computed from data;
+    ``fast.verify(...)`` checks both, on the caller's batch.
     The first call traces; columns are 1-D arrays or lists of equal length.
     """
     return Compiled(fn)

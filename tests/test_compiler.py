@@ -52,6 +52,7 @@ def compiled(fn, columns, params, reduction="mean"):
 
 
 def check(fn, columns, params):
+    assert mg.compile(fn).verify(*columns, rows=3)  # every node within its rounding bound
     outs, grads, loss = compiled(fn, columns, params)
     e_outs, e_grads, e_loss = eager(fn, columns, params)
     assert isinstance(outs, np.ndarray) and outs.shape == (len(columns[0]),)
@@ -67,8 +68,10 @@ def make_mlp(sizes, activation="relu", seed=0):
     """An MLP from Values and mg.dot, neuron = act(dot(w, x) + b), as mg.nn builds it."""
     rng = random.Random(seed)
     layers = [
-        [([mg.Value(rng.uniform(-1, 1)) for _ in range(nin)], mg.Value(rng.uniform(-0.5, 0.5)))
-         for _ in range(nout)]
+        [
+            ([mg.Value(rng.uniform(-1, 1)) for _ in range(nin)], mg.Value(rng.uniform(-0.5, 0.5)))
+            for _ in range(nout)
+        ]
         for nin, nout in zip(sizes[:-1], sizes[1:])
     ]
     params = [p for layer in layers for w, b in layer for p in (*w, b)]
@@ -300,6 +303,21 @@ def test_kernels_follow_the_op_table_on_special_values(op):
             assert same(float(np.broadcast_to(kp, (1,))[0]), ep), (op, args, i, kp, ep)
 
 
+@pytest.mark.parametrize("op", sorted(ops.OPS))
+def test_outside_the_domain_the_kernel_result_is_not_finite(op):
+    # The replay looks at an op's domain only where an operand or the result is inf or NaN.
+    kernel = compiler._kernel(op)
+    if kernel.domain is None:
+        return
+    values = [v for v in SPECIAL if math.isfinite(v)] + [1e200, -1e200, 1e-200, 3.5, -2.5, 1e-320, 1e308]
+    for args in itertools.product(values, repeat=ops.OPS[op].arity):
+        arrays = [np.array([a]) for a in args]
+        with np.errstate(all="ignore"):
+            out = kernel.forward(*arrays)
+            if np.any(kernel.domain(*arrays, out)):
+                assert not np.isfinite(out).all(), (op, args, out)
+
+
 @pytest.mark.parametrize("op", sorted(ops.UNARY))
 def test_unary_ops_on_inputs_and_parameters(op):
     rng = np.random.default_rng(7)
@@ -426,8 +444,12 @@ def random_graphs(draw):
             steps.append(("unary", draw(st.sampled_from(sorted(UNARY_SAFE))), draw(st.integers(0, 99))))
         elif kind == "binary":
             steps.append(
-                ("binary", draw(st.sampled_from(sorted(BINARY_SAFE))), draw(st.integers(0, 99)),
-                 draw(st.integers(-1, 99)))  # -1: a constant operand
+                (
+                    "binary",
+                    draw(st.sampled_from(sorted(BINARY_SAFE))),
+                    draw(st.integers(0, 99)),
+                    draw(st.integers(-1, 99)),
+                )  # -1: a constant operand
             )
         else:
             steps.append((kind, draw(st.lists(st.integers(-1, 99), min_size=1, max_size=4))))
@@ -632,8 +654,13 @@ def test_a_defined_op_that_cannot_run_on_arrays_is_refused_by_name_at_compile_ti
 
 def test_constant_nodes_made_before_tracing_are_replayed_exactly():
     p = mg.Value(1.0)
-    for shifted, operands in ((p + 0.5, (p, 0.5)), (p - 0.25, (p, 0.25)), (0.25 - p, (0.25, p)),
-                              (p / 4.0, (p, 4.0)), (2.0 ** p, (2.0, p))):
+    for shifted, operands in (
+        (p + 0.5, (p, 0.5)),
+        (p - 0.25, (p, 0.25)),
+        (0.25 - p, (0.25, p)),
+        (p / 4.0, (p, 4.0)),
+        (2.0**p, (2.0, p)),
+    ):
         # every constant-operand node keeps its constant, so the replay recomputes it from p
         assert mg.engine.operands(shifted) == operands
         check(lambda a, s=shifted: a * s, [[1.0, 2.0]], [p])
@@ -710,3 +737,271 @@ def test_benchmark_steps_follow_the_eager_w3_step(engine):
     step = make(X, y, init)
     for _ in range(3):
         assert_close(step(), eager())
+
+
+# ------------------------------------------- agreement bound and verify (issue 11 #3)
+# The contract: each node agrees with the eager op on the same operands within
+# 2γₙ·Σ|tᵢ| for a sum or dot of n terms tᵢ, γₙ = n·u/(1 − n·u), u = 2⁻⁵³, whatever the batch size.
+
+CANCELLING = [1e16, 1, 1, 1, 1, 1, 1, 1, -1e16, 1]
+
+
+def rounding_bound(terms):
+    """Two float sums of these terms in any two orders differ by at most this (Higham, §3.1)."""
+    n, u = len(terms), 2.0**-53
+    return 2 * (n * u / (1 - n * u)) * math.fsum(abs(t) for t in terms)
+
+
+@pytest.mark.parametrize("batch", [1, 2, 3, 64])
+def test_a_cancelling_sum_gives_the_eager_result_for_every_batch_size(batch):
+    # engine.sum adds from the left: 1e16 + 1 rounds back to 1e16, so the total is 1.0.
+    # A one-row batch used to add pairwise instead (7.0).
+    fast = mg.compile(lambda *xs: mg.sum(list(xs)))
+    assert mg.sum([mg.Value(float(x)) for x in CANCELLING]).data == 1.0
+    assert fast(*[np.full(batch, float(x)) for x in CANCELLING]).tolist() == [1.0] * batch
+    assert fast.verify(*[np.full(batch, float(x)) for x in CANCELLING])
+    # The same for a sum of parameters (computed once, not per row) and for a dot of mixed operands.
+    ps = [mg.Value(float(x)) for x in CANCELLING]
+    assert mg.compile(lambda a: mg.sum(ps) * a)(np.ones(batch)).tolist() == [1.0] * batch
+    ones = [1.0] * len(CANCELLING)
+    dotted = mg.compile(lambda a: mg.dot([a, *ps[1:]], ones))
+    assert dotted(np.full(batch, 1e16)).tolist() == [1.0] * batch
+
+
+@pytest.mark.parametrize("batch", [1, 2, 64])
+def test_a_neuron_with_cancelling_weights_agrees_within_the_bound_and_verifies(batch):
+    # A layer is one matrix product, whose summation order is BLAS's: 12.0 against the
+    # eager 0.0 here, which the bound of 16 weighted inputs plus the bias allows (≈ 71).
+    neuron = mg.nn.Neuron(16, "linear", seed=0)
+    for w, x in zip(neuron.w, [1e16] + [1.0] * 14 + [-1e16]):
+        w.data = x
+    neuron.b.data = 0.0
+    fast = mg.compile(lambda *xs: neuron(list(xs)))
+    columns = [np.ones(batch)] * 16
+    eager = neuron([1.0] * 16).data
+    assert eager == 0.0
+    terms = [w.data * 1.0 for w in neuron.w]
+    for out in fast(*columns):
+        assert abs(out - eager) <= rounding_bound(terms)
+    assert fast.verify(*columns)
+
+
+def _corrupt(fast, op, when=lambda V: True, backward=False):
+    """Make the replay of the (first) group of op wrong by 1e-3 relative, as a kernel bug would."""
+    group = next(g for g in fast._tape.groups if g.op == op)
+    if backward:
+        run = group.run_backward
+
+        def wrong(V, U, GV, GU, saved):
+            run(V, U, GV, GU, saved)
+            GU[: len(fast.parameters())] *= 1 + 1e-3
+
+        group.run_backward = wrong
+    else:
+        run = group.run_forward
+
+        def wrong(V, U):
+            saved = run(V, U)
+            if when(V):
+                (V if group.varying else U)[group.out] *= 1 + 1e-3
+            return saved
+
+        group.run_forward = wrong
+
+
+def test_verify_checks_the_batched_path_the_caller_runs():
+    # A replay that is wrong only for batches of more than one row: a one-row check would miss it.
+    p = mg.Value(0.5)
+    x = np.linspace(-1, 1, 8)
+    fast = mg.compile(lambda a: (a * p).tanh() + p)
+    fast(x[:1])
+    _corrupt(fast, "tanh", when=lambda V: V.shape[1] > 1)
+    assert fast.verify(x[:1])
+    with pytest.raises(AssertionError) as caught:
+        fast.verify(x)
+    message = str(caught.value)
+    assert "row 0:" in message and "op 'tanh'" in message and "node #" in message
+    assert "kernel or summation difference" in message and "branching" not in message
+    assert "off by" in message and "bound" in message
+
+
+def test_verify_names_a_gradient_that_disagrees():
+    p, q = mg.Value(0.5), mg.Value(-1.5)
+    x = np.linspace(-1, 1, 5)
+    fast = mg.compile(lambda a: (a * p + q).tanh() * a)
+    fast(x)
+    _corrupt(fast, "*", backward=True)  # the group of a * p, whose backward adds into p's gradient
+    with pytest.raises(AssertionError, match=r"gradient of the output with respect to node #\d+ .*op 'leaf'"):
+        fast.verify(x)
+    assert p.grad == 0.0 and q.grad == 0.0
+
+
+def test_verify_blames_branching_only_when_fn_builds_another_graph():
+    p = mg.Value(1.0)
+    x = np.array([1.0, -2.0, 3.0, -4.0])
+    branching = mg.compile(lambda a: a * p if a.data > 0 else -a * p)
+    frozen = r"row 1: the output is -2.0 .* but 2.0 .*is 'neg' at row 1 but '\*'"
+    with pytest.raises(AssertionError, match=frozen):
+        branching.verify(x)
+    shifted = mg.compile(lambda a: (a - a.data) * p + a)  # a constant computed from data
+    constant = r"op '-'\) has other operands at row 1 \(node #0, -2.0\).*branching"
+    with pytest.raises(AssertionError, match=constant):
+        shifted.verify(x)
+    # Another graph that gives the same numbers (a softmax's max shift moving) passes.
+    shift_invariant = mg.compile(lambda a: mg.functional.logsumexp([a * p, a * 0.5]))
+    assert shift_invariant.verify(x)
+
+
+def test_a_column_too_large_for_a_float_is_named_with_its_row():
+    fast = mg.compile(lambda a, b: a * b)
+    named = r"column 1, row 2: the int 1000.*\(401 characters\) is too large"
+    with pytest.raises(OverflowError, match=named) as e:
+        fast([1, 2, 3], [1, 2, 10**400])
+    assert len(str(e.value)) < 150
+
+
+@given(
+    st.integers(1, 40),
+    st.integers(1, 12),
+    st.sampled_from([1, 2, 5, 64]),
+    st.integers(0, 2**32 - 1),
+)
+def test_compiled_layers_agree_with_eager_within_the_bound_for_every_batch_size(nin, nout, batch, seed):
+    # Weights and inputs spanning 24 orders of magnitude, of both signs: heavy cancellation.
+    rng = np.random.default_rng(seed)
+
+    def spread(size):
+        return rng.normal(size=size) * 10.0 ** rng.integers(-8, 16, size=size)
+
+    layer = mg.nn.Layer(nin, nout, activation="linear", seed=0)
+    for neuron in layer.neurons:
+        for w, v in zip(neuron.w, spread(nin)):
+            w.data = float(v)
+    X = spread((batch, nin))
+    fast = mg.compile(lambda *xs: mg.sum(layer(list(xs))))
+    hidden = mg.compile(lambda *xs: layer(list(xs))[nout - 1])
+    outs = hidden(*X.T)
+    for r in range(batch):
+        neuron = layer.neurons[-1]
+        terms = [w.data * x for w, x in zip(neuron.w, X[r])] + [neuron.b.data]
+        eager = neuron([float(x) for x in X[r]]).data
+        assert abs(outs[r] - eager) <= rounding_bound(terms)
+    assert fast.verify(*X.T, rows=3)
+
+
+# ------------------------------------------------- fused paths (issue 15 #5)
+
+
+def test_dots_of_parameters_over_different_inputs_are_matrix_products_and_match_eager():
+    # A language model's embeddings as one-hot dots: each context position reads its own
+    # inputs, so the dots form one group (one matrix product) per position.
+    vocab, context, dim = 5, 2, 3
+    rng = np.random.default_rng(3)
+    table = [[mg.Value(float(v)) for v in row] for row in rng.normal(size=(vocab, dim))]
+    columns_of_table = [[row[d] for row in table] for d in range(dim)]
+    hidden = mg.nn.Layer(context * dim, 4, activation="tanh", seed=1)
+    out = mg.nn.Layer(4, vocab, activation="linear", seed=2)
+
+    def loss_fn(*cols):
+        ctx, target = cols[: context * vocab], cols[context * vocab :]
+        emb = [
+            mg.dot(ctx[i * vocab : (i + 1) * vocab], columns_of_table[d])
+            for i in range(context)
+            for d in range(dim)
+        ]
+        logits = out(hidden(emb))
+        return mg.functional.logsumexp(logits) - mg.dot(list(target), logits)
+
+    ids = rng.integers(0, vocab, size=(9, context + 1))
+    cols = [(ids[:, j] == t).astype(float) for j in range(context + 1) for t in range(vocab)]
+    params = [v for row in table for v in row] + hidden.parameters() + out.parameters()
+    check(loss_fn, cols, params)
+    fast = mg.compile(loss_fn)
+    fast(*cols)
+    dots = [g for g in fast._tape.groups if g.op == "dot"]
+    assert sum(g.matmul is not None for g in dots) == context + 2  # the embeddings, hidden, logits
+
+
+def test_autoencoder_with_squared_error_matches_eager():
+    layers = [
+        mg.nn.Layer(6, 3, "tanh", seed=1),
+        mg.nn.Layer(3, 2, "linear", seed=2),
+        mg.nn.Layer(2, 6, "sigmoid", seed=3),
+    ]
+    params = [p for layer in layers for p in layer.parameters()]
+
+    def loss_fn(*pixels):
+        h = list(pixels)
+        for layer in layers:
+            h = layer(h)
+        return mg.functional.mse_loss(h, list(pixels)) + 1e-3 * mg.sum(p**2 for p in params)
+
+    rng = np.random.default_rng(4)
+    check(loss_fn, list(rng.uniform(0, 1, size=(6, 11))), params)
+
+
+def test_replays_of_other_batch_sizes_and_threads_do_not_share_arrays():
+    import threading
+
+    p = mg.Value(0.7)
+    fn = lambda a, b: (a * p + b).tanh() * b  # noqa: E731
+    fast = mg.compile(fn)
+    rng = np.random.default_rng(5)
+    batches = [rng.normal(size=(2, n)) for n in (3, 5, 3, 1, 5)]
+    expected = [mg.compile(fn)(*cols) for cols in batches]  # a fresh replay each
+    for cols, want in zip(batches, expected):
+        np.testing.assert_array_equal(fast(*cols), want)
+    results = {}
+
+    def work(i):
+        for _ in range(20):
+            results[i] = fast(*batches[i % len(batches)])
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i, got in results.items():
+        np.testing.assert_array_equal(got, expected[i % len(batches)])
+
+
+def _models_module():
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parent.parent / "benchmarks"
+    sys.path.insert(0, str(bench))
+    try:
+        spec = importlib.util.spec_from_file_location("compile_models", bench / "compile_models.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(bench))
+    return module
+
+
+@pytest.mark.parametrize("model", ["lm", "ae"])
+def test_benchmark_generation_models_match_eager_and_torch(model):
+    models = _models_module()
+    if model == "lm":
+        contexts, targets = models.lm_data()
+        contexts, targets = contexts[:6], targets[:6]
+        init = models.lm_init()
+        loss_fn, params = models.lm_model(init)
+        columns = models.one_hot_columns(np.c_[contexts, targets], models.VOCAB)
+    else:
+        X = models.ae_data()[:6]
+        init = models.ae_init()
+        loss_fn, params = models.ae_model(init)
+        columns = list(X.T)
+    check(loss_fn, columns, params)  # outputs, gradients and verify's node-by-node bound
+    pytest.importorskip("torch")
+    if model == "lm":
+        steps = [models.lm_compiled_step(contexts, targets, init)]
+        steps.append(models.lm_torch_step(contexts, targets, init))
+    else:
+        steps = [models.ae_compiled_step(X, init), models.ae_torch_step(X, init)]
+    for _ in range(3):  # the same SGD steps from the same start
+        assert_close(steps[0](), steps[1]())
