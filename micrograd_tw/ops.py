@@ -488,10 +488,10 @@ OPS: dict[str, Op] = {
              "dot", (None,), None, "Σ wᵢxᵢ, the notes' 總刺激; operands w1..wn, x1..xn"),
         _row("max", "max", NARY, max_forward, (_max_partials,),
              Kernel(_np_extreme_forward("argmax"), _np_extreme_partials("argmax")),
-             "max", (None,), "max", "the largest item; gradient 1 to the first largest (a NaN wins); a kink where items tie"),
+             "max", (None,), "max", "the largest item; ∂ = 1 for the first largest (NaN wins), else 0"),
         _row("min", "min", NARY, min_forward, (_min_partials,),
              Kernel(_np_extreme_forward("argmin"), _np_extreme_partials("argmin")),
-             "min", (None,), "min", "the smallest item; gradient 1 to the first smallest (a NaN wins); a kink where items tie"),
+             "min", (None,), "min", "the smallest item; ∂ = 1 for the first smallest (NaN wins), else 0"),
     )
 }
 
@@ -636,7 +636,6 @@ def markdown_table() -> str:
     ]
     for r in OPS.values():
         formula = f"`{r.formula}`" if r.formula else "—"
-        lines.append(
-            f"| `{r.name}` | {_spelling(r)} | {r.symbol} | {formula} | {domain(r)} | {r.doc.replace('|', '∣')} |"
-        )
+        what = r.doc.replace("|", "∣")
+        lines.append(f"| `{r.name}` | {_spelling(r)} | {r.symbol} | {formula} | {domain(r)} | {what} |")
     return "\n".join(lines) + "\n"
