@@ -34,7 +34,7 @@ neuron = mg.nn.Neuron(1, activation=softplus, seed=0)
 xs = [0.0, 0.5, 1.0, 1.5, 2.0]
 ys = [2 * x + 1 for x in xs]
 opt = mg.optim.SGD(neuron.parameters(), lr=0.05)
-for step in range(STEPS):
+for _ in range(STEPS):
     loss = mg.functional.mse_loss([neuron([x]) for x in xs], ys)
     opt.zero_grad()
     loss.backward()

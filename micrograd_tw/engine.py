@@ -755,8 +755,11 @@ def _partials_on_values(node: Value) -> tuple[Any, ...]:
     if node._parent_a is None:
         return ()
     row, xs = ops.row(node.op), operands(node)
-    every = row.all_partials(*xs, node)
-    return tuple([p for x, p in zip(xs, every) if isinstance(x, Value)])
+    if row.arity is NARY:
+        every = row.all_partials(*xs, node)
+        return tuple([p for x, p in zip(xs, every) if isinstance(x, Value)])
+    # Only the Value operands' rules: x ** 3 never needs ln x.
+    return tuple([rule(*xs, node) for x, rule in zip(xs, row.partials) if isinstance(x, Value)])
 
 
 def zero_grad(values: Iterable[Value]) -> None:
