@@ -74,7 +74,7 @@ def _kernel(op: str) -> ops.Kernel:
 
 
 def _probe(node: Value) -> None:
-    """Check, at trace time, that a row without its own kernel runs on numpy arrays; else say so, naming the op."""
+    """At trace time: a row without its own kernel must run on numpy arrays; else say so, naming the op."""
     row = ops.row(node.op)
     if row.kernel is not None:
         return
@@ -353,7 +353,7 @@ class _Sum(_Group):
 
 
 class _Reduce(_Group):
-    """Another n-ary op (max, min) over k nodes of n items each, by its row's kernel on the (k, n, batch) block."""
+    """An n-ary op such as max or min over k nodes of n items each: its kernel on a (k, n, batch) block."""
 
     def __init__(self, op: str, varying: bool, out: Any, block: _Block, needs_grad: bool) -> None:
         self.op, self.varying, self.out = op, varying, out
@@ -370,7 +370,9 @@ class _Reduce(_Group):
         g = (GV if self.varying else GU)[self.out]
         x, out = saved
         (partial,) = self.kernel.partials(x, out)
-        self.block.add_grad(GV, GU, np.where(partial, g[:, None], 0.0) if partial.dtype == bool else partial * g[:, None])
+        gg = g[:, None]
+        # A kernel that marks each node's chosen item (max, min) as True: it alone gets the gradient.
+        self.block.add_grad(GV, GU, np.where(partial, gg, 0.0) if partial.dtype == bool else partial * gg)
 
 
 class _Dot(_Group):

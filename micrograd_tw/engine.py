@@ -160,7 +160,14 @@ class Value:
     # ``np.float64(2) * x`` is a Value and not an object array.
     __array_ufunc__ = None
 
+    _data: float
     grad: float
+    _op_label: Any  # str, or (op, label)
+    _parent_a: Any
+    _parent_b: Any
+    _partial_a: Any
+    _partial_b_or_operands: Any
+    _mark: Any
 
     def __init__(self, data: Any, label: str = "") -> None:
         _check_label(label)
@@ -349,7 +356,7 @@ def parents(node: Value) -> tuple[Value, ...]:
     if b is None:
         return (a,)
     if b is _NARY:
-        return a  # type: ignore[no-any-return]
+        return a
     return (a, b)
 
 
@@ -361,7 +368,7 @@ def local_partials(node: Value) -> tuple[float, ...]:
     if b is None:
         return (node._partial_a,)
     if b is _NARY:
-        return node._partial_a  # type: ignore[no-any-return]
+        return node._partial_a
     return (node._partial_a, node._partial_b_or_operands)
 
 
@@ -380,10 +387,10 @@ def operands(node: Value) -> tuple[Any, ...]:
         return kept if type(kept) is tuple else (a, kept)
     if b is _NARY:
         if kept is None:
-            return a  # type: ignore[no-any-return]
+            return a
         if kept is _DOT_INPUTS_ARE_PARTIALS:
-            return a + node._partial_a  # type: ignore[no-any-return]
-        return kept  # type: ignore[no-any-return]
+            return a + node._partial_a
+        return kept
     return (a, b)
 
 
@@ -455,17 +462,24 @@ def _binary_method(row: Op, reflected: bool) -> Any:
         data = forward(x, c)
         return _node(data, name, self, None, partial_a(x, c, data), c)
 
-    method.__name__ = method.__qualname__ = row.python_name.replace("__", "__r", 1) if reflected else row.python_name
+    method.__name__ = method.__qualname__ = _reflected(row) if reflected else row.python_name
     return method
 
 
+def _reflected(row: Op) -> str:
+    """The reflected method's name: __radd__ for __add__."""
+    return row.python_name.replace("__", "__r", 1)
+
+
 def methods_from_row(row: Op) -> dict[str, Callable[..., Any]]:
-    """The Value methods a row becomes, by name: ``{"tanh": ...}``, or ``{"__add__": ..., "__radd__": ...}``."""
+    """The Value methods a row becomes, by name: ``{"tanh": f}``, or ``{"__add__": f, "__radd__": g}``."""
     if row.arity == 1:
         return {row.python_name: _unary_method(row)}
     if row.arity == 2:
-        reflected = row.python_name.replace("__", "__r", 1)
-        return {row.python_name: _binary_method(row, reflected=False), reflected: _binary_method(row, reflected=True)}
+        return {
+            row.python_name: _binary_method(row, reflected=False),
+            _reflected(row): _binary_method(row, reflected=True),
+        }
     return {}  # n-ary ops are functions of the module (mg.sum, mg.max)
 
 
@@ -634,7 +648,7 @@ def function_from_row(row: Op) -> Callable[..., Value]:
             return _node(data, name, items[0], items[1], partials[0], partials[1])
         if len(value_positions) == 1 and arity <= 2:
             (i,) = value_positions
-            kept = None if arity == 1 else datas[1] if i == 0 else (datas[0], items[1])
+            kept: Any = None if arity == 1 else datas[1] if i == 0 else (datas[0], items[1])
             return _node(data, name, items[i], None, partials[0], kept)
         kept = tuple([x if isinstance(x, Value) else d for x, d in zip(items, datas)])
         return _node(data, name, tuple([items[i] for i in value_positions]), _NARY, partials, kept)
@@ -741,8 +755,11 @@ def _partials_on_values(node: Value) -> tuple[Any, ...]:
     if node._parent_a is None:
         return ()
     row, xs = ops.row(node.op), operands(node)
-    every = row.all_partials(*xs, node)
-    return tuple([p for x, p in zip(xs, every) if isinstance(x, Value)])
+    if row.arity is NARY:
+        every = row.all_partials(*xs, node)
+        return tuple([p for x, p in zip(xs, every) if isinstance(x, Value)])
+    # Only the Value operands' rules: x ** 3 never needs ln x.
+    return tuple([rule(*xs, node) for x, rule in zip(xs, row.partials) if isinstance(x, Value)])
 
 
 def zero_grad(values: Iterable[Value]) -> None:

@@ -36,7 +36,7 @@ def _function(row: Op) -> Callable[..., Value]:
     if row.arity is NARY:
         nary = getattr(engine, row.python_name)
         return lambda *xs: nary(list(xs))
-    return getattr(Value, row.python_name)  # type: ignore[no-any-return]
+    return getattr(Value, row.python_name)
 
 
 # The functions formulas may call, by name: every row of the op table that

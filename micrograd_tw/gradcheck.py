@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .engine import Value, to_float, enable_grad, grad
+from .engine import Value, enable_grad, grad, to_float
 
 __all__ = ["numerical_grad", "gradcheck", "close", "check_tolerances", "check_eps", "as_floats"]
 

@@ -437,13 +437,14 @@ OPS: dict[str, Op] = {
              Kernel(lambda a: np.abs(a), lambda a, out: (np.sign(a),)),  # sign(0) = 0, sign(NaN) = NaN
              "__abs__", (_OFF_ZERO,), "abs", "|x|; abs'(0) = 0"),
         _row("exp", "exp", 1, exp_forward, (lambda a, out: out,),
-             Kernel(lambda a: np.exp(a), lambda a, out: (out,), lambda a, out: np.isinf(out) & np.isfinite(a)),
+             Kernel(lambda a: np.exp(a), lambda a, out: (out,),
+                    lambda a, out: np.isinf(out) & np.isfinite(a)),
              "exp", (Domain(-3.0, 3.0),), "exp", "e^x"),
         _row("log", "log", 1, log_forward, (lambda a, out: 1.0 / a,),
              Kernel(lambda a: np.log(a), lambda a, out: (1.0 / a,), lambda a, out: a <= 0.0),
              "log", (_POSITIVE,), "log", "natural log, x > 0"),
         _row("sqrt", "√", 1, sqrt_forward, (lambda a, out: _safe_half_over(out),),
-             Kernel(lambda a: np.sqrt(a), lambda a, out: (np.where(out != 0.0, 0.5 / np.where(out != 0.0, out, 1.0), INF),),
+             Kernel(lambda a: np.sqrt(a), lambda a, out: (np.where(out != 0.0, 0.5 / out, INF),),
                     lambda a, out: a < 0.0),
              "sqrt", (_POSITIVE,), "sqrt", "√x, x ≥ 0"),
         _row("relu", "ReLU", 1, relu, (lambda a, out: _step(a),),
@@ -472,7 +473,8 @@ OPS: dict[str, Op] = {
         _row("*", "*", 2, operator.mul, (lambda a, b, out: b, lambda a, b, out: a), None,
              "__mul__", (None, None), None, "x · y"),
         _row("/", "÷", 2, div_forward, (lambda a, b, out: 1.0 / b, lambda a, b, out: -out / b),
-             Kernel(lambda a, b: np.divide(a, b), lambda a, b, out: (1.0 / b, -out / b), lambda a, b, out: b == 0.0),
+             Kernel(lambda a, b: np.divide(a, b), lambda a, b, out: (1.0 / b, -out / b),
+                    lambda a, b, out: b == 0.0),
              "__truediv__", (None, Domain(0.5, 3.0, symmetric=True)), None, "x / y, y ≠ 0"),
         _row("**", "^", 2, pow_forward, (_pow_da, _pow_db),
              Kernel(lambda a, b: np.power(a, b), _np_pow_partials, _np_pow_domain),
@@ -486,10 +488,10 @@ OPS: dict[str, Op] = {
              "dot", (None,), None, "Σ wᵢxᵢ, the notes' 總刺激; operands w1..wn, x1..xn"),
         _row("max", "max", NARY, max_forward, (_max_partials,),
              Kernel(_np_extreme_forward("argmax"), _np_extreme_partials("argmax")),
-             "max", (None,), "max", "the largest item; gradient 1 to the first largest (a NaN is largest)"),
+             "max", (None,), "max", "the largest item; ∂ = 1 for the first largest (NaN wins), else 0"),
         _row("min", "min", NARY, min_forward, (_min_partials,),
              Kernel(_np_extreme_forward("argmin"), _np_extreme_partials("argmin")),
-             "min", (None,), "min", "the smallest item; gradient 1 to the first smallest (a NaN is smallest)"),
+             "min", (None,), "min", "the smallest item; ∂ = 1 for the first smallest (NaN wins), else 0"),
     )
 }
 
@@ -548,7 +550,7 @@ def define(
     try:
         params = inspect.signature(forward).parameters.values()
     except (TypeError, ValueError):
-        raise TypeError(f"define {name!r}: cannot read forward's parameters; write it as def or lambda") from None
+        raise TypeError(f"define {name!r}: cannot read forward's parameters; write it with def") from None
     if any(p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params) or not params:
         raise TypeError(f"define {name!r}: forward must take a fixed number (at least one) of operands")
     arity = len(params)
@@ -570,7 +572,7 @@ def define(
             result = partials(*xs_and_out)
             if arity != 1:
                 if not isinstance(result, (tuple, list)) or len(result) != arity:
-                    raise TypeError(f"{name}: partials must return a tuple of {arity} partials, got {result!r}")
+                    raise TypeError(f"{name}: partials must return a tuple of {arity}, got {result!r}")
                 result = result[i]
             # At forward time (a float out) a node keeps floats.
             return _as_float(result, name, "partials") if isinstance(xs_and_out[-1], float) else result
@@ -592,3 +594,48 @@ def _as_float(x: Any, name: str, what: str) -> float:
     if isinstance(x, bool) or not isinstance(x, (int, float)) and not hasattr(x, "__float__"):
         raise TypeError(f"{name}: {what} must give a real number, got {type(x).__name__}")
     return float(x)
+
+
+# ------------------------------------------------------------------ docs
+
+
+def _spelling(r: Op) -> str:
+    """How Python code writes the op."""
+    if r.arity is NARY:
+        return f"`mg.{r.python_name}(xs)`" if r.name != "dot" else "`mg.dot(ws, xs)`"
+    if r.arity == 1:
+        special = {"__neg__": "-x", "__abs__": "abs(x)"}
+        return f"`{special.get(r.python_name, f'x.{r.python_name}()')}`"
+    if r.python_name.startswith("__"):
+        return f"`x {r.name} y`"
+    return f"`{r.python_name}(...)`"
+
+
+def markdown_table() -> str:
+    """The op table as Markdown (docs/ops.md is made from it by docs/make_ops_table.py)."""
+
+    def domain(r: Op) -> str:
+        parts = []
+        for d in r.domain:
+            if d is None:
+                parts.append("any")
+            else:
+                parts.append(f"±[{d.lo:g}, {d.hi:g}]" if d.symmetric else f"[{d.lo:g}, {d.hi:g}]")
+        return ", ".join(parts)
+
+    lines = [
+        "# The op table",
+        "",
+        "Made from `micrograd_tw/ops.py` by `python docs/make_ops_table.py`; a test checks it is current.",
+        "Each row is one op: how Python writes it, its node's text in pictures (`draw_dot`), the",
+        "function name formulas offer (`python -m micrograd_tw graph ...`), and where property tests",
+        "draw its operands (`micrograd_tw.testing.expressions`, away from kinks and singularities).",
+        "",
+        "| op | Python | in pictures | in formulas | operands drawn from | what |",
+        "|----|--------|-------------|-------------|---------------------|------|",
+    ]
+    for r in OPS.values():
+        formula = f"`{r.formula}`" if r.formula else "—"
+        what = r.doc.replace("|", "∣")
+        lines.append(f"| `{r.name}` | {_spelling(r)} | {r.symbol} | {formula} | {domain(r)} | {what} |")
+    return "\n".join(lines) + "\n"

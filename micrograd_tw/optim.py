@@ -24,7 +24,7 @@ import reprlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .engine import Value, to_float, no_grad
+from .engine import Value, no_grad, to_float
 
 __all__ = ["Optimizer", "SGD", "Adam"]
 

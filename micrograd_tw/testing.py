@@ -177,17 +177,17 @@ def _apply(op: str, args: list[Any]) -> Value:
         return engine.dot(args[:half], args[half:])
     r = OPS[op]
     if r.arity is NARY_ARITY:  # sum, max, min
-        return getattr(engine, r.python_name)(args)  # type: ignore[no-any-return]
+        return getattr(engine, r.python_name)(args)
     method = getattr(Value, r.python_name, None)
     if method is None:  # a user's op (mg.ops.define): the function its row makes
         return engine.function_from_row(r)(*args)
     if r.arity == 1:
-        return method(args[0])  # type: ignore[no-any-return]
+        return method(args[0])
     a, b = args
     if isinstance(a, Value):
-        return method(a, b)  # type: ignore[no-any-return]
+        return method(a, b)
     reflected = r.python_name.replace("__", "__r", 1)
-    return getattr(b, reflected)(a)  # type: ignore[no-any-return]  # constant (op) Value
+    return getattr(b, reflected)(a)  # constant (op) Value
 
 
 class Expression:

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import micrograd_tw as mg
-from micrograd_tw import compiler, ops
+from micrograd_tw import ops
 from micrograd_tw.testing import expressions, mlps
 
 RTOL = 1e-12

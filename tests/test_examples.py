@@ -32,6 +32,7 @@ RUNS = {
     "softmax_classifier": (3, ["softmax_classifier.png"]),
     "moons": (3, ["moons.png"]),
     "graph_tour": (1, ["graph_before", "graph_after", "network"]),  # .svg, or .dot without Graphviz
+    "define_op": (3, ["define_op"]),
 }
 
 

@@ -235,7 +235,8 @@ def test_written_out_add_and_mul_agree_with_their_rows(
     fast, slow = written_out(x, y), from_table(x, y)
     assert fast.op == slow.op == name
     assert mg.engine.parents(fast) == mg.engine.parents(slow) == (x, y)
-    for got, want in zip((fast.data, *mg.engine.local_partials(fast)), (slow.data, *mg.engine.local_partials(slow))):
+    got_all = (fast.data, *mg.engine.local_partials(fast))
+    for got, want in zip(got_all, (slow.data, *mg.engine.local_partials(slow))):
         assert same_float(got, want), f"{a!r} {name} {b!r}: {got!r} != {want!r}"
 
 
