@@ -306,8 +306,8 @@ def test_kernels_follow_the_op_table_on_special_values(op):
 @pytest.mark.parametrize("op", sorted(ops.OPS))
 def test_outside_the_domain_the_kernel_result_is_not_finite(op):
     # The replay looks at an op's domain only where an operand or the result is inf or NaN.
-    kernel = compiler._kernel(op)
-    if kernel.domain is None:
+    kernel = ops.row(op).numpy_kernel()
+    if kernel.domain is None or ops.OPS[op].arity is None:  # n-ary rows have no domain
         return
     values = [v for v in SPECIAL if math.isfinite(v)] + [1e200, -1e200, 1e-200, 3.5, -2.5, 1e-320, 1e308]
     for args in itertools.product(values, repeat=ops.OPS[op].arity):
