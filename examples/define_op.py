@@ -12,16 +12,17 @@ gradient check.  Writes examples/out/define_op.svg (.dot without Graphviz).
 """
 
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 
 import micrograd_tw as mg
 
+mg.plotting.setup_script()  # files outside IPython, inline pictures under %run; safe printing
+
 STEPS = int(os.environ.get("STEPS", 200))  # gradient-descent steps
 OUT = Path(os.environ.get("OUT", Path(__file__).parent / "out"))
-FORMAT = "svg" if shutil.which("dot") else "dot"  # without Graphviz, write DOT source
+FORMAT = "svg" if mg.viz.find_renderer() else "dot"  # without any Graphviz, write DOT source
 
 softplus = mg.ops.define(
     "softplus",

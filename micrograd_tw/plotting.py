@@ -94,8 +94,8 @@ def use_cjk_font() -> str | None:
 
     Finds an installed font that has the glyphs of 損失函數, 學習率, 隱藏層, …
     (Noto Sans CJK TC, Noto Sans TC, Microsoft JhengHei, PingFang TC, Heiti TC,
-    …) and puts it first in matplotlib's sans-serif list, keeping the others
-    after it as fallbacks.  Without such a font it warns once, saying how to
+    …) and makes matplotlib draw with DejaVu Sans and then that font, glyph by
+    glyph (so p₁, θ and 損失 all have their glyphs).  Without such a font it warns once, saying how to
     install one on this platform, and returns None; plots still work, with
     boxes for the Chinese characters.
     """
@@ -115,7 +115,10 @@ def use_cjk_font() -> str | None:
             )
         return None
     rc = matplotlib.rcParams
-    rc["font.family"] = "sans-serif"
+    # An explicit list of families, not "sans-serif": matplotlib falls back glyph by glyph
+    # only along such a list.  DejaVu Sans (shipped with matplotlib) draws Latin, θ and
+    # subscripts such as p₁, which CJK fonts may lack; the CJK font draws the Chinese.
+    rc["font.family"] = ["DejaVu Sans", name]
     rc["font.sans-serif"] = [name, *(f for f in rc["font.sans-serif"] if f != name)]
     return name
 

@@ -56,6 +56,7 @@ def test_use_cjk_font_draws_chinese_titles_without_missing_glyphs(rc):
     assert rc["font.sans-serif"][0] == name and "DejaVu Sans" in rc["font.sans-serif"]  # fallbacks kept
     assert glyph_warnings(title) == []
     assert glyph_warnings("學習率 η、隱藏層、均方誤差、∂L/∂w") == []
+    assert glyph_warnings("p₁ + p₂ + p₃ = 1，e^a/S") == []  # subscripts: not in every CJK font
 
 
 def test_use_cjk_font_prefers_traditional_chinese_fonts():
