@@ -28,10 +28,13 @@ VARIES = "output-varies"
 
 # What changes from one run to the next in text a reader sees.
 _MASKS = [
-    (re.compile(r"0x[0-9a-fA-F]{6,}"), "0x…"),  # <graphviz.graphs.Digraph at 0x7f…>
+    # <graphviz.graphs.Digraph at 0x7f…>: the class path is the library's business, the address the run's
+    (re.compile(r"<[\w.<>]+ at 0x[0-9a-fA-F]+>"), "<object>"),
+    (re.compile(r"0x[0-9a-fA-F]{6,}"), "0x…"),
     # %timeit: "559 ns ± 13 ns per loop (mean ± std. dev. of 7 runs, 1,000,000 loops each)"
     (re.compile(r"[\d.]+ [nµm]?s ± [\d.]+ [nµm]?s per loop \(mean ± std\. dev\. of \d+ runs?, [\d,]+ loops? each\)"),
      "<timeit>"),
+    (re.compile(r"The slowest run took [\d.]+ times longer than the fastest\. .*\n"), ""),
     (re.compile(r"\r\n"), "\n"),  # `!` commands write CRLF through a pty
 ]
 
