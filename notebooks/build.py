@@ -62,7 +62,7 @@ def execute(path: Path):
     nb = nbformat.read(path, as_version=4)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     client = nbclient.NotebookClient(
-        nb, timeout=TIMEOUT, kernel_name="python3", record_timing=False,
+        nb, timeout=TIMEOUT, kernel_name="python3", record_timing=False, shutdown_kernel="immediate",
         resources={"metadata": {"path": str(HERE)}},
     )
     client.execute(env=env)  # raises CellExecutionError on the first failing cell
