@@ -32,8 +32,8 @@ _MASKS = [
     (re.compile(r"<[\w.<>]+ at 0x[0-9a-fA-F]+>"), "<object>"),
     (re.compile(r"0x[0-9a-fA-F]{6,}"), "0x…"),
     # %timeit: "559 ns ± 13 ns per loop (mean ± std. dev. of 7 runs, 1,000,000 loops each)"
-    (re.compile(r"[\d.]+ [nµm]?s ± [\d.]+ [nµm]?s per loop \(mean ± std\. dev\. of \d+ runs?, [\d,]+ loops? each\)"),
-     "<timeit>"),
+    (re.compile(r"[\d.]+ [nµm]?s ± [\d.]+ [nµm]?s per loop "
+                r"\(mean ± std\. dev\. of \d+ runs?, [\d,]+ loops? each\)"), "<timeit>"),
     (re.compile(r"The slowest run took [\d.]+ times longer than the fastest\. .*\n"), ""),
     (re.compile(r"\r\n"), "\n"),  # `!` commands write CRLF through a pty
 ]
@@ -60,7 +60,8 @@ def execute(path: Path):
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    path_entries = [str(ROOT), os.environ.get("PYTHONPATH", "")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, path_entries))}
     client = nbclient.NotebookClient(
         nb, timeout=TIMEOUT, kernel_name="python3", record_timing=False, shutdown_kernel="immediate",
         resources={"metadata": {"path": str(HERE)}},
