@@ -111,7 +111,8 @@ SETUP_RUNNER = textwrap.dedent("""
     # no inline backend outside a kernel
     shell.register_magic_function(lambda line: None, "line", "matplotlib")
     result = shell.run_cell(sys.stdin.read())
-    print(json.dumps({"installs": installs, "error": type(result.error_in_exec).__name__}))
+    where = shell.user_ns["mg"].__file__ if "mg" in shell.user_ns else None
+    print(json.dumps({"installs": installs, "error": type(result.error_in_exec).__name__, "from": where}))
 """)
 
 
@@ -123,15 +124,17 @@ def test_first_cell_installs_from_the_clone_or_says_how(where, tmp_path):
         first = next(c for c in nbformat.read(other, as_version=4).cells if c.cell_type == "code")
         assert first.source == setup, other.name
     cwd = NOTEBOOKS if where == "clone" else tmp_path
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     r = subprocess.run([sys.executable, "-c", SETUP_RUNNER], input=setup, cwd=cwd, capture_output=True,
                        text=True, encoding="utf-8", timeout=120, env=env)
     report = json.loads(r.stdout.strip().splitlines()[-1])
     if where == "clone":
-        expected = {"installs": ['install -q -e "..[examples]"'], "error": "NoneType"}
+        # installed from the clone (with matplotlib and ipywidgets) and imported from it at once
+        expected = {"installs": ['install -q -e "..[examples]"'], "error": "NoneType",
+                    "from": str(ROOT / "micrograd_tw" / "__init__.py")}
         assert report == expected, r.stdout + r.stderr
     else:
-        assert report == {"installs": [], "error": "ModuleNotFoundError"}
+        assert report == {"installs": [], "error": "ModuleNotFoundError", "from": None}
         assert "找不到 micrograd_tw" in r.stdout and 'pip install -e ".[examples]"' in r.stdout
 
 
