@@ -234,6 +234,18 @@ def test_a_defined_binary_op_with_constants_on_either_side(restore_op_table: Non
     assert y.grad == 0.0
 
 
+def test_a_defined_op_of_three_operands_compiles(restore_op_table: None) -> None:
+    w3 = ops.define("w3", lambda a, b, c: a + 2 * b + 3 * c * a, lambda a, b, c, out: (1 + 3 * c, 2.0, 3 * a))
+    p = Value(0.5)
+
+    def f(x: Value, y: Value) -> Value:
+        return w3(x * p, 2.0, y)
+
+    fast = mg.compile(f)
+    assert fast.backward([1.0, 2.0], [3.0, 4.0], reduction="sum") == 26.0  # 9 + 17, by hand
+    assert p.grad == 36.0  # Σ (1 + 3y)·x = 10 + 26
+
+
 def test_defining_a_name_that_exists_is_refused(cube: Any) -> None:
     for name in ("cube", "tanh", "+", "max"):
         with pytest.raises(ValueError, match="exists already|must be an identifier"):
