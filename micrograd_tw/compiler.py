@@ -745,7 +745,10 @@ class Compiled:
         names = (names + [f"x{i}" for i in range(len(cols))][len(names) :])[: len(cols)]
         inputs = [Value(float(c[0]), label=name) for c, name in zip(cols, names)]
         with engine.enable_grad():
-            out = self.fn(*inputs)
+            try:
+                out = self.fn(*inputs)
+            except IndexError as e:  # an id out of range (Embedding, cross_entropy): say which row
+                raise IndexError(f"mg.compile: tracing fn on row 0 of the columns: {e}") from e
         if not isinstance(out, Value):
             raise TypeError(f"mg.compile: fn must return one Value, got {type(out).__name__}")
         return _Tape(inputs, out)

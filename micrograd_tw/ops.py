@@ -385,7 +385,14 @@ def _np_gather_at(table: Any, index: Any) -> Any:
 
 
 def _np_gather_forward(table: Any, index: Any) -> Any:
-    """Per row, table[:, index]: index (k, batch) picks from table (k, n, batch or 1); (k,) from (k, n)."""
+    """Per row, table[:, index]: index (k, batch) picks from table (k, n, batch or 1); (k,) from (k, n).
+
+    One table for every row (parameters, (k, n, 1)) is read by a flat np.take,
+    several times faster than np.take_along_axis broadcasting it over the batch.
+    """
+    if table.ndim == 3 and table.shape[2] == 1:
+        m, n = table.shape[:2]
+        return np.take(table.reshape(m * n), index.astype(np.intp) + (np.arange(m) * n)[:, None])
     return np.take_along_axis(table, _np_gather_at(table, index), axis=1)[:, 0]
 
 
