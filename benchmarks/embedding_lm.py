@@ -111,7 +111,8 @@ def torch_step(X: np.ndarray, Y: np.ndarray) -> Any:
     E = torch.tensor([[v.data for v in row] for row in model.emb.weight], dtype=f64, requires_grad=True)
     tensors = [E]
     for layer in (model.hidden, model.out):
-        tensors.append(torch.tensor([[w.data for w in n.w] for n in layer.neurons], dtype=f64, requires_grad=True))
+        weights = [[w.data for w in n.w] for n in layer.neurons]
+        tensors.append(torch.tensor(weights, dtype=f64, requires_grad=True))
         tensors.append(torch.tensor([n.b.data for n in layer.neurons], dtype=f64, requires_grad=True))
     Xt, Yt = torch.tensor(X), torch.tensor(Y)
 
@@ -161,8 +162,9 @@ def main() -> None:
             times[name] += common.time_steps(step, STEPS)["times"]
     med = {name: common.median(t) for name, t in times.items()}
 
-    print(f"language-model step: context {CONTEXT}, embedding {DIM}, hidden {HIDDEN} tanh, vocabulary {VOCAB}, "
-          f"batch {BATCH}; losses of the first {CHECK_STEPS} steps agree ({losses['embedding'][0]:.4f} ...)")
+    print(f"language-model step: context {CONTEXT}, embedding {DIM}, hidden {HIDDEN} tanh, "
+          f"vocabulary {VOCAB}, batch {BATCH}; the losses of the first {CHECK_STEPS} steps agree "
+          f"({losses['embedding'][0]:.4f} ...)")
     rows = []
     for name in steps:
         vs_torch = f"{med[name] / med['torch']:.2f}" if "torch" in med else "-"
@@ -172,7 +174,8 @@ def main() -> None:
     if "torch" not in med:
         print("torch is not installed: no ratio against PyTorch")
     else:
-        print(f"embedding / torch (PyTorch {torch_version}, float64, one thread): {med['embedding'] / med['torch']:.2f}")
+        ratio = med["embedding"] / med["torch"]
+        print(f"embedding / torch (PyTorch {torch_version}, float64, one thread): {ratio:.2f}")
 
 
 if __name__ == "__main__":

@@ -415,8 +415,8 @@ class Embedding(Module):
         self.dim = _count(dim, "Embedding dim")
         if self.num * self.dim > MAX_SIZE:
             raise ValueError(
-                f"Embedding({self.num}, {self.dim}) has {self.num * self.dim:,} entries, more than micrograd_tw "
-                f"can hold: at most {MAX_SIZE:,} (every entry is one Value object)"
+                f"Embedding({self.num}, {self.dim}) has {self.num * self.dim:,} entries, more than "
+                f"micrograd_tw can hold: at most {MAX_SIZE:,} (every entry is one Value object)"
             )
         rng = random.Random(seed)
         self.weight = [[Value(rng.gauss(0.0, 1.0), label=f"E{i},{j}") for j in range(self.dim)]
@@ -431,7 +431,8 @@ class Embedding(Module):
     def _check_id(self, x: Any, token: Any) -> int:
         """Row ``x`` as an int; TypeError/IndexError naming the token and the range."""
         if isinstance(token, bool) or not isinstance(x, numbers.Real):  # numpy's bool_ is not Real either
-            more = "; for several tokens call it once per token, [emb(t) for t in tokens]" if _is_many(token) else ""
+            many = _is_many(token)
+            more = "; for several tokens call it once per token, [emb(t) for t in tokens]" if many else ""
             raise TypeError(f"Embedding takes one token id, an int from 0 to {self.num - 1}; "
                             f"got {type(token).__name__} {reprlib.repr(token)}{more}")
         if isinstance(x, numbers.Integral):
@@ -441,7 +442,10 @@ class Embedding(Module):
             raise error(f"Embedding: token id {reprlib.repr(x)} is not a whole number; the {self.num} rows "
                         f"are numbered 0 to {self.num - 1}")
         if not 0 <= x < self.num:
-            raise IndexError(f"Embedding: token id {reprlib.repr(int(x))} is out of range for {self.num} rows (0 to {self.num - 1})")
+            raise IndexError(
+                f"Embedding: token id {reprlib.repr(int(x))} is out of range for {self.num} rows "
+                f"(0 to {self.num - 1})"
+            )
         return int(x)
 
     def architecture(self) -> dict[str, Any]:

@@ -186,7 +186,7 @@ def dot_forward(*ws_then_xs: float) -> float:
 def gather_index(index: float, n: int) -> int:
     """A gather's index as an int; IndexError naming it unless it is a whole number in [0, n)."""
     if not float(index).is_integer():  # NaN and ±inf are not whole numbers either
-        raise IndexError(f"gather: index {index!r} is not a whole number; the {n} items are numbered 0 to {n - 1}")
+        raise IndexError(f"gather: index {index!r} is not a whole number; the {n} items are 0 to {n - 1}")
     if not 0 <= index < n:
         raise IndexError(f"gather: index {int(index)} is out of range for {n} items (0 to {n - 1})")
     return int(index)
@@ -380,7 +380,7 @@ def _np_extreme_partials(pick: str) -> Callable[..., tuple[Any]]:
 
 
 def _np_gather_at(table: Any, index: Any) -> Any:
-    """Index as positions along axis 1 of table: (k, 1, batch) for a (k, n, batch) table, (k, 1) for (k, n)."""
+    """The index as positions along axis 1: (k, 1, batch) for a (k, n, batch) table, (k, 1) for (k, n)."""
     return index.astype(np.intp)[:, None]
 
 

@@ -31,7 +31,7 @@ def test_a_table_of_named_parameters_drawn_from_a_seeded_standard_normal() -> No
     assert [p.data for p in emb.parameters()] == [rng.gauss(0.0, 1.0) for _ in range(12)]
     assert [p.data for p in Embedding(4, 3, seed=7).parameters()] == [p.data for p in emb.parameters()]
     assert [p.data for p in Embedding(4, 3, seed=8).parameters()] != [p.data for p in emb.parameters()]
-    assert [p.data for p in Embedding(4, 3).parameters()] == [p.data for p in Embedding(4, 3, seed=0).parameters()]
+    assert Embedding(4, 3).state_dict() == Embedding(4, 3, seed=0).state_dict()
     big = np.array([p.data for p in Embedding(200, 50, seed=1).parameters()])
     assert abs(big.mean()) < 0.03 and abs(big.std() - 1.0) < 0.03  # 10,000 draws: 3 standard errors
     assert repr(emb) == "Embedding(num=4, dim=3)"
@@ -199,15 +199,15 @@ def test_compiled_expressions_with_gather_match_eager() -> None:
 
     fast = mg.compile(fn)
     rng = np.random.default_rng(4)
-    A, B, I = rng.normal(size=40), rng.normal(size=40), rng.integers(0, 4, 40)
+    A, B, ids = rng.normal(size=40), rng.normal(size=40), rng.integers(0, 4, 40)
     extremes = [math.inf, -math.inf, math.nan, 0.0, 1e308]
     A[:5], B[:5] = extremes, extremes[::-1]
-    outs = fast(A, B, I)
-    eager = [fn(Value(a), Value(b), Value(float(i))) for a, b, i in zip(A, B, I)]
+    outs = fast(A, B, ids)
+    eager = [fn(Value(a), Value(b), Value(float(i))) for a, b, i in zip(A, B, ids)]
     np.testing.assert_allclose(outs, [e.data for e in eager], rtol=1e-13, atol=1e-15)  # np.tanh rounds too
-    want = [math.fsum(mg.grad(e, [p])[0] for e in eager[5:]), math.fsum(mg.grad(e, [q])[0] for e in eager[5:])]
+    want = [math.fsum(mg.grad(e, [v])[0] for e in eager[5:]) for v in (p, q)]
     p.grad = q.grad = 0.0
-    fast.backward(A[5:], B[5:], I[5:], reduction="sum")
+    fast.backward(A[5:], B[5:], ids[5:], reduction="sum")
     assert [p.grad, q.grad] == pytest.approx(want, rel=1e-12)
 
 
@@ -301,7 +301,7 @@ def test_compiled_softmax_shifts_each_row_by_its_own_max() -> None:
     fast = mg.compile(lambda a, b: F.softmax([a, b])[1])
     out = fast([0.0, -740.0], [0.0, -745.0])
     assert out[0] == 0.5
-    assert out[1] == pytest.approx(1.0 / (1.0 + math.exp(5.0)), rel=1e-12)  # 0.0067, a frozen shift gives 0.0116
+    assert out[1] == pytest.approx(1.0 / (1.0 + math.exp(5.0)), rel=1e-12)  # 0.0067; a frozen shift: 0.0116
     p = Value(1.0)
     ce = mg.compile(lambda a, b, t: F.cross_entropy([a * p, b], t))
     loss = ce.backward([0.0, -740.0], [0.0, -745.0], [1, 0], reduction="sum")
@@ -317,10 +317,10 @@ def test_an_id_out_of_range_at_call_time_names_the_column_and_row() -> None:
     A, B, T = np.array([1, 2, 3]), np.array([0, 7, 2]), np.array([0, 1, 4])
     fast(A, np.array([0, 1, 2]), T)  # traced
     before = [p.data for p in model.parameters()]
-    with pytest.raises(IndexError, match=r"mg.compile: column 1 \('b'\), row 1: gather: index 7 is out of range "
-                                         r"for 7 items \(0 to 6\)"):
+    with pytest.raises(IndexError, match=r"mg.compile: column 1 \('b'\), row 1: gather: index 7 is out of "
+                                         r"range for 7 items \(0 to 6\)"):
         fast.backward(A, B, T)
-    with pytest.raises(IndexError, match=r"column 2 \('target'\), row 2: gather: index 5 is out of range for 5"):
+    with pytest.raises(IndexError, match=r"column 2 \('target'\), row 2: gather: index 5 is out of range"):
         fast(A, A, np.array([0, 1, 5]))
     with pytest.raises(IndexError, match=r"column 0 \('a'\), row 0: gather: index -1 is out of range"):
         fast(np.array([-1, 0, 0]), A, T)  # numpy would read -1 as the last row
@@ -333,6 +333,6 @@ def test_an_id_out_of_range_at_call_time_names_the_column_and_row() -> None:
 def test_an_id_out_of_range_on_the_traced_row_is_named() -> None:
     model = TinyLM()
     fast = mg.compile(model.loss)
-    with pytest.raises(IndexError, match=r"tracing fn on row 0 of the columns: Embedding: token id 9 is out of "
-                                         r"range for 7 rows"):
+    with pytest.raises(IndexError, match=r"tracing fn on row 0 of the columns: Embedding: token id 9 is out "
+                                         r"of range for 7 rows"):
         fast(np.array([9, 0]), np.array([0, 0]), np.array([0, 0]))
