@@ -22,6 +22,11 @@ Each op's numpy forward and partials come from its row of the op table in
 ``ops.py`` (its ``kernel``), with the float rules' conventions (relu'(0) = 0,
 abs'(0) = 0, the pow rules, the stable sigmoid).
 
+Integer columns (token ids, class labels) are columns like any other: a
+lookup ``mg.gather`` (``mg.nn.Embedding``, ``cross_entropy`` with a Value
+target) picks each row's own item, and its gradient is added into the table
+by a scatter-add; an id out of range is an IndexError naming its column and row.
+
 As with ``torch.jit.trace``, whatever ``fn`` decides from ``.data`` is frozen
 at trace time: Python branches (``if x > 0``), constants computed from data,
 Values built from ``.data``.  (Graph ops such as ``mg.max`` are computed per row.)  ``fast.verify``
@@ -777,5 +782,7 @@ def compile(fn: Callable[..., Value]) -> Compiled:  # noqa: A001 - mg.compile is
     Python branching on ``.data`` inside ``fn`` is frozen on the first row, as
     are constants computed from data; ``fast.verify(...)`` checks for that.
     The first call traces; columns are 1-D arrays or lists of equal length.
+    Integer columns (token ids) feed ``mg.nn.Embedding`` lookups and
+    ``cross_entropy`` targets, looked up per row.
     """
     return Compiled(fn)
