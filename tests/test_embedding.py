@@ -336,3 +336,22 @@ def test_an_id_out_of_range_on_the_traced_row_is_named() -> None:
     with pytest.raises(IndexError, match=r"tracing fn on row 0 of the columns: Embedding: token id 9 is out "
                                          r"of range for 7 rows"):
         fast(np.array([9, 0]), np.array([0, 0]), np.array([0, 0]))
+
+
+def test_one_embedding_at_several_context_positions_compiles() -> None:
+    # dim 1: the three lookups read the same table (one shared block), each with its own id column
+    emb = Embedding(5, 1, seed=0)
+    w = [Value(1.0), Value(2.0), Value(3.0)]
+
+    def fn(a: Value, b: Value, c: Value) -> Value:
+        return mg.dot(w, [emb(a)[0], emb(b)[0], emb(c)[0]]).tanh()
+
+    rng = np.random.default_rng(0)
+    cols = [rng.integers(0, 5, 20) for _ in range(3)]
+    params = [*emb.parameters(), *w]
+    for r in range(20):
+        fn(*[int(c[r]) for c in cols]).backward()
+    want = [p.grad for p in params]
+    mg.zero_grad(params)
+    mg.compile(fn).backward(*cols, reduction="sum")
+    np.testing.assert_allclose([p.grad for p in params], want, rtol=1e-12, atol=1e-14)
