@@ -14,6 +14,7 @@ from .engine import (
     detect_anomaly,
     dot,
     enable_grad,
+    gather,
     grad,
     is_grad_enabled,
     max,
@@ -56,7 +57,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "Value", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
-    "grad", "sum", "dot", "max", "min", "zero_grad", "toposort", "ops",
+    "grad", "sum", "dot", "max", "min", "gather", "zero_grad", "toposort", "ops",
     "functional", "gradcheck", "numerical_grad",
     "nn", "optim", "data", "plotting",
     "draw_dot", "draw_network", "compile",

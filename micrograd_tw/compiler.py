@@ -32,6 +32,11 @@ replay equals the eager op on the replay's own operands within rounding,
 in the engine's order, so they agree exactly; a layer fused into a matrix
 product adds in BLAS's order.
 
+Integer columns (token ids, class labels) are columns like any other: a
+lookup ``mg.gather`` (``mg.nn.Embedding``, ``cross_entropy`` with a Value
+target) picks each row's own item, and its gradient is added into the table
+by a scatter-add; an id out of range is an IndexError naming its column and row.
+
 As with ``torch.jit.trace``, whatever ``fn`` decides from ``.data`` is frozen
 at trace time: Python branches (``if x > 0``), constants computed from data,
 Values built from ``.data``.  (Graph ops such as ``mg.max``, softmax's shift,
@@ -427,6 +432,60 @@ def _all_finite(*arrays: Any) -> bool:
     return all(bool(np.isfinite(a).all()) for a in arrays)
 
 
+class _Gather(_Group):
+    """Lookups ``table[index]`` over k nodes (``mg.gather``: Embedding, cross_entropy's target), per row.
+
+    The table is a (k, n) block of items, the index one item per node: each
+    row of the batch picks its own item (the row's kernel, np.take_along_axis).
+    A table of parameters (an embedding's column) is read once, not copied for
+    every row, and its gradient is a scatter-add over the batch (np.bincount):
+    rows that look up the same token add up.
+    """
+
+    def __init__(self, varying: bool, out: Any, table: _Block, index: _Block, needs_grad: bool,
+                 sources: list[str]) -> None:
+        self.op, self.varying, self.out = "gather", varying, out
+        self.kernel = _kernel("gather")
+        self.table, self.index, self.needs_grad = table, index, needs_grad
+        self.sources = sources  # per node: where its index comes from ("column 0 ('t0'), "), for errors
+        self.scatter = varying and table.kind == "U"
+
+    def run_forward(self, V: np.ndarray, U: np.ndarray) -> Any:
+        table = self.table.get(V, U)  # (m, n, batch or 1) in a varying group, (m, n) in a uniform one
+        index = self.index.get(V, U)[:, 0]  # (m, batch or 1), or (m,)
+        assert self.kernel.domain is not None
+        bad = self.kernel.domain(table, index)
+        if np.any(bad):  # before the lookup: numpy would read index -1 as the last item
+            self._refuse(bad, index)
+        self._store(V, U)[self.out] = self.kernel.forward(table, index)
+        return table, index
+
+    def _refuse(self, bad: Any, index: Any) -> None:
+        """The eager engine's IndexError for the first row with an index out of range, naming its column."""
+        hits = np.argwhere(bad)
+        if self.varying:
+            hits = hits[np.argsort(hits[:, -1], kind="stable")]
+        hit = tuple(hits[0])
+        source = self.sources[hit[0]] if len(self.sources) == index.shape[0] else self.sources[0]
+        row = f"row {int(hit[-1])}: " if self.varying else ""
+        try:
+            ops.gather_index(float(index[hit]), self.table.n)
+        except IndexError as e:
+            raise IndexError(f"mg.compile: {source}{row}{e}") from None
+
+    def run_backward(self, V: np.ndarray, U: np.ndarray, GV: np.ndarray, GU: np.ndarray, saved: Any) -> None:
+        table, index = saved
+        g = (GV if self.varying else GU)[self.out]
+        if self.scatter:  # into parameters: Σ over the rows of g, at each row's index
+            k, n = g.shape[0], self.table.n
+            at = np.broadcast_to(index.astype(np.intp), g.shape) + (np.arange(k) * n)[:, None]
+            sums = np.bincount(at.ravel(), weights=g.ravel(), minlength=k * n)
+            self.table.add_reduced(GV, GU, sums.reshape(k, n).sum(axis=0) if self.table.shared else sums)
+            return
+        picked, _ = self.kernel.partials(table, index, None)  # True at the item picked; 0 for the index
+        self.table.add_grad(GV, GU, np.where(picked, g[:, None], 0.0))
+
+
 def _check_domain(group: _Elementwise, args: list[Any], result: Any) -> None:
     """Raise the eager engine's error where an operand is outside the op's domain."""
     assert group.kernel.domain is not None
@@ -479,6 +538,13 @@ def _layer_inputs(op: str, kinds: tuple[Any, ...], parts: tuple[Any, ...]) -> tu
         if not any(kinds[uniform]) and all(kinds[other]):
             return (other, *[id(v) for v in parts[other]])
     return None
+
+
+def _source(index: Any, input_slot: dict[int, int]) -> str:
+    """Where a lookup's index comes from, for its errors: "column 2 ('t'), " for an input column, else ""."""
+    if isinstance(index, Value) and id(index) in input_slot:
+        return f"column {input_slot[id(index)]} ({index.label!r}), "
+    return ""
 
 
 class _Tape:
@@ -574,6 +640,13 @@ class _Tape:
                 ws = _Block(kinds[0], slots[0], varying)
                 xs = _Block(kinds[1], slots[1], varying)
                 group = _Dot(varying, out, ws, xs, (wanted[0], wanted[1]))
+            elif op == "gather":  # the items, then the index
+                n = len(kinds[0]) - 1
+                table = _Block(kinds[0][:n], [row[:n] for row in slots[0]], varying)
+                index = _Block(kinds[0][n:], [row[n:] for row in slots[0]], varying)
+                needs = any(grad_of(v) for _, parts in members for v in parts[0][:n])
+                sources = [_source(parts[0][n], input_slot) for _, parts in members]
+                group = _Gather(varying, out, table, index, needs, sources)
             elif ops.row(op).arity is ops.NARY:  # max, min: a reduction along each node's items
                 group = _Reduce(op, varying, out, _Block(kinds[0], slots[0], varying), wanted[0])
             else:  # one list: the operands in order
@@ -1045,7 +1118,10 @@ class Compiled:
         names = (names + [f"x{i}" for i in range(len(cols))][len(names) :])[: len(cols)]
         inputs = [Value(float(c[0]), label=name) for c, name in zip(cols, names)]
         with engine.enable_grad():
-            out = self.fn(*inputs)
+            try:
+                out = self.fn(*inputs)
+            except IndexError as e:  # an id out of range (Embedding, cross_entropy): say which row
+                raise IndexError(f"mg.compile: tracing fn on row 0 of the columns: {e}") from e
         if not isinstance(out, Value):
             raise TypeError(f"mg.compile: fn must return one Value, got {type(out).__name__}")
         return _Tape(inputs, out)
@@ -1072,5 +1148,7 @@ def compile(fn: Callable[..., Value]) -> Compiled:  # noqa: A001 - mg.compile is
     on the first row, as are constants computed from data;
     ``fast.verify(...)`` checks both, on the caller's batch.
     The first call traces; columns are 1-D arrays or lists of equal length.
+    Integer columns (token ids) feed ``mg.nn.Embedding`` lookups and
+    ``cross_entropy`` targets, looked up per row.
     """
     return Compiled(fn)

@@ -660,6 +660,21 @@ def function_from_row(row: Op) -> Callable[..., Value]:
 
 max = function_from_row(OPS["max"])  # noqa: A001 - mg.max is the API name
 min = function_from_row(OPS["min"])  # noqa: A001 - mg.min is the API name
+_gather_node = function_from_row(OPS["gather"])
+
+
+def gather(values: Iterable[Operand], index: Operand) -> Value:
+    """values[index] as one node: a lookup whose index may be a Value (a token column in mg.compile).
+
+    ∂/∂values[index] = 1, 0 for the other items and for the index.  The
+    index is a whole number in [0, len(values)), else IndexError naming it.
+    """
+    items = as_list(values, "gather values")
+    if not items:
+        raise ValueError("gather: the list of values is empty; there is nothing to pick from")
+    if not isinstance(index, Value):
+        index = to_float(index, "gather index")
+    return _gather_node([*items, index])
 
 
 # ------------------------------------------------------------ graph walking
@@ -802,7 +817,7 @@ def _check_gradients(node: Value, g: float) -> None:
 
 __all__ = [
     "Value", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
-    "sum", "dot", "max", "min", "toposort", "grad", "zero_grad", "ops",
+    "sum", "dot", "max", "min", "gather", "toposort", "grad", "zero_grad", "ops",
     "parents", "local_partials", "operands", "to_float", "short_repr", "as_list", "function_from_row",
     "methods_from_row",
 ]

@@ -188,6 +188,9 @@ def _operand(x: Any, name: str, i: int) -> Any:
 def cross_entropy(logits: Any, target: Any) -> Value:
     """−log softmax(logits)[target], from scores (logits) and a class index.
 
+    The target is an int, or a Value holding one (an integer input column
+    inside ``mg.compile``, so that every row is scored on its own target).
+
     For a batch, pass a list of logit lists and a list of class indices; the
     result is the mean over the batch.  Computed as logsumexp(logits) −
     logits[target], which stays finite for every finite input.
@@ -214,6 +217,13 @@ def cross_entropy(logits: Any, target: Any) -> Value:
 
 def _one_cross_entropy(logits: Any, target: Any) -> Value:
     values = _scores(logits, "cross_entropy")
+    if isinstance(target, Value):  # a token column in mg.compile: the row's own target, by a lookup
+        if not (float(target.data).is_integer() and 0 <= target.data < len(values)):
+            raise IndexError(
+                f"cross_entropy: target class {target.data!r} (a Value) is not a class index for "
+                f"{len(values)} classes (0 to {len(values) - 1})"
+            )
+        return _logsumexp(values) - engine.gather(values, target)
     if isinstance(target, bool) or not isinstance(target, numbers.Integral):
         raise TypeError(
             f"cross_entropy: the target must be an int class index, got {type(target).__name__} "

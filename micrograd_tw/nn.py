@@ -1,4 +1,4 @@
-"""Networks built from neurons: ``Module``, ``Neuron``, ``Layer``, ``MLP``.
+"""Networks built from neurons: ``Module``, ``Neuron``, ``Layer``, ``MLP``, ``Embedding``.
 
 The course's function-learning machine (函數學習機).  A neuron takes the
 notes' three steps, one graph node each:
@@ -28,10 +28,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Union
 
 from . import engine, model_files
-from .engine import Value, dot
+from .engine import Value, dot, gather
 from .model_files import StateDictError
 
-__all__ = ["Module", "Neuron", "Layer", "MLP", "StateDictError", "ACTIVATIONS"]
+__all__ = ["Module", "Neuron", "Layer", "MLP", "Embedding", "StateDictError", "ACTIVATIONS"]
 
 Activation = Union[str, Callable[[Value], Value]]  # noqa: UP007 - evaluated at runtime on Python 3.10
 
@@ -387,3 +387,74 @@ class MLP(Module):
             f"MLP(nin={self.nin}, nouts={self.nouts}, activation={self.activation!r}, "
             f"output_activation={self.output_activation!r}, parameters={len(self.parameters())})"
         )
+
+
+# ---------------------------------------------------------------- embeddings
+
+
+class Embedding(Module):
+    """A table of ``num`` rows of ``dim`` parameters: ``emb(token)`` is row ``token``, the token's vector.
+
+    ``Embedding(num, dim, seed=0)``: a language model's characters (tokens)
+    numbered 0 to num − 1, each with ``dim`` numbers to learn.  The entries
+    start from N(0, 1), as in PyTorch (``seed`` makes them reproducible);
+    ``emb.weight[i][j]`` is entry j of row i, named "weight.i.j".
+
+    - ``emb(3)`` (an int or numpy integer): the ``dim`` parameter Values of
+      row 3 themselves, so backward puts gradients on the rows looked up only;
+    - ``emb(t)`` with a Value ``t`` (an input column inside ``mg.compile``):
+      ``dim`` lookup nodes ``mg.gather(column j of the table, t)``, so the
+      compiled function picks each row's own token (a gather over the batch,
+      and a scatter-add of the gradients into the table).
+
+    A token id outside [0, num) is an IndexError naming it; a bool, a
+    fraction or anything but a number is a TypeError.
+    """
+
+    def __init__(self, num: int, dim: int, seed: int | None = 0) -> None:
+        self.num = _count(num, "Embedding num")
+        self.dim = _count(dim, "Embedding dim")
+        if self.num * self.dim > MAX_SIZE:
+            raise ValueError(
+                f"Embedding({self.num}, {self.dim}) has {self.num * self.dim:,} entries, more than "
+                f"micrograd_tw can hold: at most {MAX_SIZE:,} (every entry is one Value object)"
+            )
+        rng = random.Random(seed)
+        self.weight = [[Value(rng.gauss(0.0, 1.0), label=f"E{i},{j}") for j in range(self.dim)]
+                       for i in range(self.num)]
+
+    def __call__(self, token: Any) -> list[Value]:
+        if isinstance(token, Value):
+            self._check_id(token.data, token)
+            return [gather([row[j] for row in self.weight], token) for j in range(self.dim)]
+        return list(self.weight[self._check_id(token, token)])
+
+    def _check_id(self, x: Any, token: Any) -> int:
+        """Row ``x`` as an int; TypeError/IndexError naming the token and the range."""
+        if isinstance(token, bool) or not isinstance(x, numbers.Real):  # numpy's bool_ is not Real either
+            many = _is_many(token)
+            more = "; for several tokens call it once per token, [emb(t) for t in tokens]" if many else ""
+            raise TypeError(f"Embedding takes one token id, an int from 0 to {self.num - 1}; "
+                            f"got {type(token).__name__} {reprlib.repr(token)}{more}")
+        if isinstance(x, numbers.Integral):
+            x = int(x)  # exact, however large
+        elif not float(x).is_integer():
+            error = IndexError if isinstance(token, Value) else TypeError
+            raise error(f"Embedding: token id {reprlib.repr(x)} is not a whole number; the {self.num} rows "
+                        f"are numbered 0 to {self.num - 1}")
+        if not 0 <= x < self.num:
+            raise IndexError(
+                f"Embedding: token id {reprlib.repr(int(x))} is out of range for {self.num} rows "
+                f"(0 to {self.num - 1})"
+            )
+        return int(x)
+
+    def architecture(self) -> dict[str, Any]:
+        return {"type": "Embedding", "num": self.num, "dim": self.dim}
+
+    def __repr__(self) -> str:
+        return f"Embedding(num={self.num}, dim={self.dim})"
+
+
+def _is_many(x: Any) -> bool:
+    return not isinstance(x, (str, bytes)) and hasattr(x, "__len__")

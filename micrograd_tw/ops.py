@@ -183,6 +183,20 @@ def dot_forward(*ws_then_xs: float) -> float:
     return sum_in_order(map(operator.mul, ws_then_xs[:n], ws_then_xs[n:]))
 
 
+def gather_index(index: float, n: int) -> int:
+    """A gather's index as an int; IndexError naming it unless it is a whole number in [0, n)."""
+    if not float(index).is_integer():  # NaN and ±inf are not whole numbers either
+        raise IndexError(f"gather: index {index!r} is not a whole number; the {n} items are 0 to {n - 1}")
+    if not 0 <= index < n:
+        raise IndexError(f"gather: index {int(index)} is out of range for {n} items (0 to {n - 1})")
+    return int(index)
+
+
+def gather_forward(*xs_then_index: float) -> float:
+    """xs[index]: the operands are the n items, then the index."""
+    return xs_then_index[gather_index(xs_then_index[-1], len(xs_then_index) - 1)]
+
+
 # ------------------------------------------------ helpers for partial rules
 # Each works on floats and on Values (duck typed: a Value has .log(), .data).
 
@@ -265,6 +279,12 @@ def _max_partials(*xs_and_out: Any) -> tuple[float, ...]:
 def _min_partials(*xs_and_out: Any) -> tuple[float, ...]:
     xs = tuple(map(_data, xs_and_out[:-1]))
     return _one_hot(len(xs), _first_extreme(xs, operator.lt))
+
+
+def _gather_partials(*xs_index_and_out: Any) -> tuple[float, ...]:
+    """1 for the item picked, 0 for the others; 0 for the index (a whole number has no slope)."""
+    n = len(xs_index_and_out) - 2
+    return (*_one_hot(n, gather_index(_data(xs_index_and_out[-2]), n)), 0.0)
 
 
 def _dot_partials(*ws_xs_and_out: Any) -> tuple[Any, ...]:
@@ -357,6 +377,38 @@ def _np_extreme_partials(pick: str) -> Callable[..., tuple[Any]]:
         return (np.arange(x.shape[1]).reshape((1, -1) + (1,) * (x.ndim - 2)) == i[:, None],)
 
     return partials
+
+
+def _np_gather_at(table: Any, index: Any) -> Any:
+    """The index as positions along axis 1: (k, 1, batch) for a (k, n, batch) table, (k, 1) for (k, n)."""
+    return index.astype(np.intp)[:, None]
+
+
+def _np_gather_forward(table: Any, index: Any) -> Any:
+    """Per row, table[:, index]: index (k, batch) picks from table (k, n, batch or 1); (k,) from (k, n).
+
+    One table for every row (parameters, (k, n, 1)) is read by a flat np.take,
+    several times faster than np.take_along_axis broadcasting it over the batch.
+    """
+    if table.ndim == 3 and table.shape[2] == 1:
+        m, n = table.shape[:2]
+        return np.take(table.reshape(m * n), index.astype(np.intp) + (np.arange(m) * n)[:, None])
+    return np.take_along_axis(table, _np_gather_at(table, index), axis=1)[:, 0]
+
+
+def _np_gather_partials(table: Any, index: Any, out: Any) -> tuple[Any, float]:
+    """True where an item is the one picked (its partial is 1), as a (k, n, batch) mask; 0 for the index.
+
+    mg.compile adds a batch's gradients into a table of parameters by a
+    scatter-add instead of this dense mask (the same sums).
+    """
+    n = table.shape[1]
+    return np.arange(n).reshape((1, n) + (1,) * (table.ndim - 2)) == _np_gather_at(table, index), 0.0
+
+
+def _np_gather_outside(table: Any, index: Any, out: Any = None) -> Any:
+    """Where the index is not a whole number in [0, n) (gather_index raises); called before the forward."""
+    return ~((index >= 0) & (index < table.shape[1]) & (np.floor(index) == index))
 
 
 # ------------------------------------------------------------------ the table
@@ -492,6 +544,11 @@ OPS: dict[str, Op] = {
         _row("min", "min", NARY, min_forward, (_min_partials,),
              Kernel(_np_extreme_forward("argmin"), _np_extreme_partials("argmin")),
              "min", (None,), "min", "the smallest item; ∂ = 1 for the first smallest (NaN wins), else 0"),
+        _row("gather", "gather", NARY, gather_forward, (_gather_partials,),
+             Kernel(_np_gather_forward, _np_gather_partials, _np_gather_outside),
+             "gather", (None,), None,
+             "xs[i], a lookup (mg.nn.Embedding, cross_entropy's target); operands x1..xn, i; "
+             "gradient 1 to the item picked, 0 to the others and to i"),
     )
 }
 
@@ -602,7 +659,8 @@ def _as_float(x: Any, name: str, what: str) -> float:
 def _spelling(r: Op) -> str:
     """How Python code writes the op."""
     if r.arity is NARY:
-        return f"`mg.{r.python_name}(xs)`" if r.name != "dot" else "`mg.dot(ws, xs)`"
+        operands = {"dot": "ws, xs", "gather": "xs, i"}.get(r.name, "xs")
+        return f"`mg.{r.python_name}({operands})`"
     if r.arity == 1:
         special = {"__neg__": "-x", "__abs__": "abs(x)"}
         return f"`{special.get(r.python_name, f'x.{r.python_name}()')}`"

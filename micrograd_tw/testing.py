@@ -94,7 +94,7 @@ DOMAINS: Mapping[str, tuple[Domain | None, ...]] = _Domains()
 # positive and moderate, which is inside most ops' domains.
 DEFAULT_DOMAIN = Domain(0.5, 2.0)
 
-NARY = ("sum", "dot", "max", "min")  # n-ary engine nodes drawn besides the fixed-arity rows
+NARY = ("sum", "dot", "max", "min", "gather")  # n-ary engine nodes drawn besides the fixed-arity rows
 
 # Ops whose items must stay KINK_GAP apart (a tie between different items is a kink).
 SEPARATED = ("max", "min")
@@ -175,6 +175,8 @@ def _apply(op: str, args: list[Any]) -> Value:
     if op == "dot":
         half = len(args) // 2
         return engine.dot(args[:half], args[half:])
+    if op == "gather":  # the items, then the index
+        return engine.gather(args[:-1], args[-1])
     r = OPS[op]
     if r.arity is NARY_ARITY:  # sum, max, min
         return getattr(engine, r.python_name)(args)
@@ -260,6 +262,8 @@ class Expression:
             if node.op == "dot":
                 half = len(parts) // 2
                 return f"dot([{', '.join(parts[:half])}], [{', '.join(parts[half:])}])"
+            if node.op == "gather":
+                return f"gather([{', '.join(parts[:-1])}], {parts[-1]})"
             if node.op in NARY:
                 return f"{node.op}([{', '.join(parts)}])"
             return f"{node.op}({', '.join(parts)})"
@@ -389,6 +393,10 @@ def _op_spec(
     draw: Any, names: list[str], overrides: dict[str, Any], max_back: int
 ) -> tuple[str, tuple[_Operand, ...]]:
     op = draw(st.sampled_from(names))
+    if op == "gather":  # 1..4 items, and a constant index that picks one of them
+        width = draw(st.integers(1, 4))
+        items = tuple(draw(_operand(None, max_back)) for _ in range(width))
+        return op, (*items, _Operand(constant=float(draw(st.integers(0, width - 1)))))
     if op in NARY and op != "dot":  # sum, max, min
         return op, tuple(draw(_operand(None, max_back)) for _ in range(draw(st.integers(1, 4))))
     if op == "dot":

@@ -113,3 +113,19 @@ def test_print_table_aligns_columns(capsys):
     common.print_table(["a", "bb"], [["xxx", "1"], ["y", "22"]])
     lines = capsys.readouterr().out.splitlines()
     assert lines == ["a    bb", "---  --", "xxx   1", "y    22"]
+
+
+def test_the_language_model_benchmark_takes_the_same_steps_three_ways():
+    """benchmarks/embedding_lm.py: Embedding with integer columns, one-hot dots and PyTorch agree."""
+    import embedding_lm as lm
+
+    X, Y = lm.data(seed=1)
+    steps = {"embedding": lm.embedding_step(X, Y)[0], "one-hot": lm.one_hot_step(X, Y)[0]}
+    try:
+        steps["torch"] = lm.torch_step(X, Y)
+    except ImportError:
+        pass
+    losses = {name: [step() for _ in range(3)] for name, step in steps.items()}
+    assert losses["embedding"][0] > losses["embedding"][2]  # SGD lowers the loss
+    for name, ls in losses.items():
+        np.testing.assert_allclose(ls, losses["embedding"], rtol=1e-10, err_msg=name)

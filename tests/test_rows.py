@@ -404,6 +404,9 @@ def test_compiled_nary_rows_follow_eager_at_extremes(name: str) -> None:
     if name == "dot":
         def fn(a: Value, b: Value) -> Value:
             return mg.dot([a * p, q, 2.0], [b, a, b * q])
+    elif name == "gather":  # the index is an operand too: a constant here, the items extreme
+        def fn(a: Value, b: Value) -> Value:
+            return mg.gather([a * p, b * q, 0.5, b], 1) + mg.gather([a * p, b], 0)
     else:
         f = getattr(mg, name)
 
