@@ -223,33 +223,38 @@ class BareNode:
     graph much faster on the same Python.
     """
 
-    __slots__ = ("data", "grad", "_tag", "_a", "_b", "_da", "_db", "_mark")
+    __slots__ = ("_data", "grad", "_op_label", "_parent_a", "_parent_b", "_partial_a",
+                 "_partial_b_or_operands", "_mark")
 
     def __init__(self, data: float) -> None:
-        self.data, self.grad, self._tag = data, 0.0, ""
-        self._a = self._b = self._da = self._db = self._mark = None
+        self._data, self.grad, self._op_label = data, 0.0, ""
+        self._parent_a = self._parent_b = self._partial_a = self._partial_b_or_operands = self._mark = None
+
+    @property
+    def data(self) -> float:
+        return self._data
 
     def __add__(self, other: BareNode) -> BareNode:
         out = _new_object(BareNode)
-        out.data = self.data + other.data
+        out._data = self._data + other._data
         out.grad = 0.0
-        out._tag = "+"
-        out._a = self
-        out._b = other
-        out._da = 1.0
-        out._db = 1.0
+        out._op_label = "+"
+        out._parent_a = self
+        out._parent_b = other
+        out._partial_a = 1.0
+        out._partial_b_or_operands = 1.0
         out._mark = None
         return out
 
     def __mul__(self, other: BareNode) -> BareNode:
         out = _new_object(BareNode)
-        out.data = self.data * other.data
+        out._data = self._data * other._data
         out.grad = 0.0
-        out._tag = "*"
-        out._a = self
-        out._b = other
-        out._da = other.data
-        out._db = self.data
+        out._op_label = "*"
+        out._parent_a = self
+        out._parent_b = other
+        out._partial_a = other._data
+        out._partial_b_or_operands = self._data
         out._mark = None
         return out
 

@@ -9,6 +9,9 @@
   neuron's three steps (總刺激 Σ wᵢxᵢ, 偏值 + b, 活化函數 φ) boxed.
 - mlp_network.svg: a 2-3-3-1 MLP as the notes draw it: one edge per weight,
   blue positive, red negative, wider the larger |w|.
+- backward_before.svg, backward_after.svg: docs/how-backward-works.md's small
+  graph L = (w·x + b − 1)², before backward (every grad 0) and after it
+  (each grad is ∂L/∂(that value)).
 """
 
 from __future__ import annotations
@@ -58,7 +61,37 @@ def mlp_network() -> graphviz.Digraph:
     return mg.draw_network(mg.nn.MLP(2, [3, 3, 1], activation="tanh", seed=SEED))
 
 
-PICTURES = {"neuron_graph": neuron_graph, "mlp_graph": mlp_graph, "mlp_network": mlp_network}
+def _small_loss(run_backward: bool) -> graphviz.Digraph:
+    """L = (w·x + b − 1)² at x = 2, w = −1, b = 0.5: z = −1.5, L = 6.25, ∂L/∂w = −10."""
+    x, w, b = mg.Value(2.0, label="x"), mg.Value(-1.0, label="w"), mg.Value(0.5, label="b")
+    wx = w * x
+    wx.label = "w·x"
+    z = wx + b
+    z.label = "z"
+    e = z - 1
+    e.label = "z − 1"
+    loss = e**2
+    loss.label = "L"
+    if run_backward:
+        loss.backward()
+    return mg.draw_dot(loss, params=[w, b])
+
+
+def backward_before() -> graphviz.Digraph:
+    return _small_loss(run_backward=False)
+
+
+def backward_after() -> graphviz.Digraph:
+    return _small_loss(run_backward=True)
+
+
+PICTURES = {
+    "neuron_graph": neuron_graph,
+    "mlp_graph": mlp_graph,
+    "mlp_network": mlp_network,
+    "backward_before": backward_before,
+    "backward_after": backward_after,
+}
 
 
 def main(argv: list[str] | None = None) -> list[Path]:

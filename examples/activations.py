@@ -10,13 +10,12 @@ import math
 import os
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
 import micrograd_tw as mg
+
+mg.plotting.setup_script()  # files outside IPython, inline pictures under %run; safe printing
 
 STEPS = int(os.environ.get("STEPS", 401))  # points on each curve
 OUT = Path(os.environ.get("OUT", Path(__file__).parent / "out"))
@@ -49,7 +48,7 @@ for ax, (name, φ) in zip(axes, ACTIVATIONS.items()):
     ax.legend(fontsize=8)
     print(f"{name:34s} φ(1) = {value_and_slope(φ, 1.0)[0]:.4f}   φ'(1) = {value_and_slope(φ, 1.0)[1]:.4f}")
 fig.tight_layout()
-fig.savefig(OUT / "activations.png", dpi=100)
+mg.plotting.show(fig, OUT / "activations.png")
 print(f"wrote {OUT / 'activations.png'}")
 
 # checks: backward agrees with the textbook derivatives (away from ReLU's kink at 0)

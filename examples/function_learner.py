@@ -10,13 +10,12 @@ w ← w − η ∂L/∂w.  Writes examples/out/function_learner.png (the loss cu
 import os
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # write files, open no window
 import matplotlib.pyplot as plt
 import numpy as np
 
 import micrograd_tw as mg
+
+mg.plotting.setup_script()  # files outside IPython, inline pictures under %run; safe printing
 
 STEPS = int(os.environ.get("STEPS", 500))  # gradient-descent steps
 OUT = Path(os.environ.get("OUT", Path(__file__).parent / "out"))
@@ -61,7 +60,7 @@ fig, ax = plt.subplots(figsize=(6, 3.5))
 ax.plot(range(1, len(losses) + 1), losses)
 ax.set(xlabel="step", ylabel="L(θ)", yscale="log", title="function learner 2 → 3 → 1 learning y = x1·x2")
 fig.tight_layout()
-fig.savefig(OUT / "function_learner.png", dpi=100)
+mg.plotting.show(fig, OUT / "function_learner.png")
 print(f"wrote {OUT / 'function_learner.png'}")
 
 # checks: training lowered the loss

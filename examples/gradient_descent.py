@@ -11,13 +11,12 @@ Writes examples/out/gradient_descent.png.
 import os
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
 import micrograd_tw as mg
+
+mg.plotting.setup_script()  # files outside IPython, inline pictures under %run; safe printing
 
 STEPS = int(os.environ.get("STEPS", 8))  # steps a ← a − η L'(a) for each η
 OUT = Path(os.environ.get("OUT", Path(__file__).parent / "out"))
@@ -60,7 +59,7 @@ for ax, (name, path) in zip(axes, paths.items()):
     ax.legend(fontsize=7, loc="upper center")
 axes[0].set_ylabel("L(w)")
 fig.tight_layout()
-fig.savefig(OUT / "gradient_descent.png", dpi=100)
+mg.plotting.show(fig, OUT / "gradient_descent.png")
 print(f"wrote {OUT / 'gradient_descent.png'}")
 
 # checks: backward's slope is L'(a) = 2(a − 2); the good η gets closest; the too-large one diverges

@@ -10,14 +10,15 @@ graph_after.svg and network.svg (or .dot files and a hint without Graphviz).
 
 import math
 import os
-import shutil
 from pathlib import Path
 
 import micrograd_tw as mg
 
+INLINE = mg.plotting.setup_script()  # inside IPython (%run), the graphs are drawn inline too
 STEPS = int(os.environ.get("STEPS", 1))  # nothing to train here; kept for the tests' uniform runner
 OUT = Path(os.environ.get("OUT", Path(__file__).parent / "out"))
-FORMAT = "svg" if shutil.which("dot") else "dot"  # without Graphviz, write DOT source
+# Graphviz's dot or graphviz-pure draws SVG; with neither, write DOT source.
+FORMAT = "svg" if mg.viz.find_renderer() else "dot"
 
 
 def save(graph, name):
@@ -26,6 +27,10 @@ def save(graph, name):
         path.write_text(graph.source, encoding="utf-8")
     else:
         path.write_bytes(graph.pipe(format=FORMAT))
+        if INLINE:
+            from IPython.display import display
+
+            display(graph)
     print(f"wrote {path}")
 
 
@@ -51,4 +56,5 @@ save(mg.draw_network(mg.nn.MLP(2, [3, 1], activation="tanh", seed=0)), "network"
 assert math.isclose(w1.grad, (1 - y.data**2) * 1.0, rel_tol=1e-12)
 assert math.isclose(x[1].grad, (1 - y.data**2) * w2.data, rel_tol=1e-12)
 if FORMAT == "dot":
-    print("hint: install Graphviz (apt install graphviz / brew install graphviz) to get SVG pictures")
+    print("hint: pip install graphviz-pure, or install Graphviz (apt install graphviz / "
+          "brew install graphviz), to get SVG pictures")

@@ -11,12 +11,12 @@ import os
 from pathlib import Path
 
 import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
 import micrograd_tw as mg
+
+mg.plotting.setup_script()  # files outside IPython, inline pictures under %run; safe printing
 
 STEPS = int(os.environ.get("STEPS", 100))  # training steps
 OUT = Path(os.environ.get("OUT", Path(__file__).parent / "out"))
@@ -59,7 +59,7 @@ ax.set(title="decision boundary f(x) = 0", xlabel="x1", ylabel="x2")
 ax2.plot(losses)
 ax2.set(title="loss", xlabel="step", ylabel="hinge + L2")
 fig.tight_layout()
-fig.savefig(OUT / "moons.png", dpi=100)
+mg.plotting.show(fig, OUT / "moons.png")
 print(f"wrote {OUT / 'moons.png'}")
 
 assert losses[-1] < losses[0], "the loss did not go down"

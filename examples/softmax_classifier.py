@@ -12,12 +12,12 @@ import os
 from pathlib import Path
 
 import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
 import micrograd_tw as mg
+
+mg.plotting.setup_script()  # files outside IPython, inline pictures under %run; safe printing
 
 STEPS = int(os.environ.get("STEPS", 150))  # training steps
 OUT = Path(os.environ.get("OUT", Path(__file__).parent / "out"))
@@ -66,7 +66,7 @@ ax.set(title="decision regions (argmax of softmax)", xlabel="x1", ylabel="x2")
 ax2.plot(losses)
 ax2.set(title="cross-entropy loss", xlabel="step", ylabel="loss")
 fig.tight_layout()
-fig.savefig(OUT / "softmax_classifier.png", dpi=100)
+mg.plotting.show(fig, OUT / "softmax_classifier.png")
 print(f"wrote {OUT / 'softmax_classifier.png'}")
 
 assert losses[-1] < losses[0], "the loss did not go down"

@@ -8,7 +8,7 @@
 
 from typing import TYPE_CHECKING, Any
 
-from . import functional, nn, optim
+from . import functional, nn, ops, optim
 from .engine import (
     Value,
     detect_anomaly,
@@ -16,6 +16,8 @@ from .engine import (
     enable_grad,
     grad,
     is_grad_enabled,
+    max,
+    min,
     no_grad,
     sum,
     toposort,
@@ -25,14 +27,15 @@ from .gradcheck import gradcheck, numerical_grad
 from .viz import draw_dot, draw_network
 
 if TYPE_CHECKING:
-    from . import data
+    from . import data, plotting
     from .compiler import compile
 
 __version__ = "0.1.0"
 
 # mg.data and mg.compile need numpy, which takes longer to import than the rest
 # of the package together; they are loaded on first use (PEP 562).
-_LAZY = {"data": ("micrograd_tw.data", None), "compile": ("micrograd_tw.compiler", "compile")}
+_LAZY = {"data": ("micrograd_tw.data", None), "compile": ("micrograd_tw.compiler", "compile"),
+         "plotting": ("micrograd_tw.plotting", None)}
 
 
 def __getattr__(name: str) -> Any:
@@ -53,8 +56,8 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "Value", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
-    "grad", "sum", "dot", "zero_grad", "toposort",
+    "grad", "sum", "dot", "max", "min", "zero_grad", "toposort", "ops",
     "functional", "gradcheck", "numerical_grad",
-    "nn", "optim", "data",
+    "nn", "optim", "data", "plotting",
     "draw_dot", "draw_network", "compile",
 ]

@@ -4,33 +4,44 @@
     micrograd-tw graph "tanh(x*w + b)" x=1 w=-2 b=0.5 -o graph.svg
     micrograd-tw gradcheck "x**y + log(x)" x=2 y=3
 
-Errors are one line on stderr.  Exit codes: 0 success, 1 a gradient
-mismatch (gradcheck) or a picture that could not be rendered, 2 a usage or
-formula error.
+Errors are one line on stderr (a formula error then shows the formula with a
+caret under the place it names), never a traceback.  Exit codes: 0 success;
+1 a gradient mismatch (gradcheck), a training run that diverged (demo), or a
+picture that could not be rendered; 2 a usage or formula error, a value or
+derivative beyond the float range, a point where the derivative cannot be
+checked (a kink, 不可微點), or a request beyond the limits below.
+
+Limits of ``demo`` (each step builds one scalar graph per sample, so the
+time grows with their product): ``--samples`` 1..10,000, ``--steps``
+1..100,000, ``--seed`` 0..2**32-1.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
-import shutil
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
 import micrograd_tw as mg
 
-from .formula import Formula, FormulaError, parse, parse_assignments
+from .formula import FUNCTIONS, Formula, FormulaError, parse, parse_assignments
 from .gradcheck import check_tolerances, close
 
 GRAPHVIZ_HINT = (
-    "install Graphviz's dot program: apt install graphviz (Debian/Ubuntu), brew install graphviz "
-    "(macOS), winget install graphviz (Windows), or conda install graphviz"
+    "pip install graphviz-pure (a dependency of micrograd-tw), or install Graphviz's dot program: "
+    "apt install graphviz (Debian/Ubuntu), brew install graphviz (macOS), winget install graphviz "
+    "(Windows), or conda install graphviz"
 )
 GRAPH_FORMATS = ("svg", "png", "pdf", "dot")
+MAX_SAMPLES = 10_000
+MAX_STEPS = 100_000
+MAX_SEED = 2**32 - 1
 
 
 class _Exit(Exception):
@@ -71,6 +82,15 @@ def _fmt(x: float) -> str:
     return f"{x:.10g}"
 
 
+def _check_finite(formula: Formula, point: dict[str, float], derivatives: Sequence[float]) -> None:
+    """Refuse a derivative that is inf or NaN at the point: there is nothing to check or draw."""
+    for name, d in zip(formula.names, derivatives):
+        if not math.isfinite(d):
+            at = ", ".join(f"{n}={_fmt(v)}" for n, v in point.items())
+            raise _Exit(f"df/d{name} = {d} at {at}: the derivative is beyond the float range "
+                        "(or infinite) at this point; choose another point", 2)
+
+
 def cmd_gradcheck(args: argparse.Namespace) -> int:
     """Print each input's analytic and numeric derivative; exit 1 on a mismatch."""
     try:
@@ -83,6 +103,9 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     inputs = [leaves[n] for n in formula.names]
     analytic = mg.grad(root, inputs)
     point = [v.data for v in inputs]
+    values = dict(zip(formula.names, point))
+    _check_finite(formula, values, analytic)
+    kinks = formula.kinks(values, args.eps)
     try:
         numeric = mg.numerical_grad(formula, point, eps=args.eps)
     except (ValueError, ZeroDivisionError, OverflowError) as e:
@@ -98,16 +121,30 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
         ok = close(a, n, args.atol, args.rtol)  # mg.gradcheck's rule; NaN fails
         if not ok:
             failed.append(name)
-        rows.append((name, _fmt(x), _fmt(a), _fmt(n), f"{abs(a - n):.2e}", "ok" if ok else "MISMATCH"))
+        status = "ok" if ok else "at a kink" if kinks else "MISMATCH"
+        rows.append((name, _fmt(x), _fmt(a), _fmt(n), f"{abs(a - n):.2e}", status))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
     tolerance = f"eps={args.eps:g}, atol={args.atol:g}, rtol={args.rtol:g}"
+    said = [_kink_note(k) for k in kinks]
+    if failed and kinks:
+        # Not a wrong backward: central differences straddle the kink and measure neither side.
+        raise _Exit(f"{said[0]}, so central differences cannot check the derivative here; "
+                    "choose a point away from the kink", 2)
+    for note in said:
+        print(f"note: {note}; backward uses the derivative shown, as PyTorch does")
     if failed:
         print(f"MISMATCH for {', '.join(failed)} ({tolerance})")
         return 1
     print(f"all {len(rows) - 1} derivatives match ({tolerance})")
     return 0
+
+
+def _kink_note(kink: Any) -> str:
+    return (f"{kink.part} is at a kink (不可微點) of {kink.function} at this point: its one-sided "
+            f"derivatives at {_fmt(kink.at)} differ ({_fmt(kink.left)} from the left, "
+            f"{_fmt(kink.right)} from the right)")
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
@@ -120,8 +157,16 @@ def cmd_graph(args: argparse.Namespace) -> int:
         raise _Exit(f"-o {out}: the file must end in .{', .'.join(GRAPH_FORMATS)}", 2)
     formula, leaves, root = _build(args.formula, args.values)
     root.backward()
-    dot = mg.draw_dot(root, rankdir=args.rankdir)
-    if fmt != "dot" and shutil.which("dot") is None:
+    _check_finite(formula, {n: v.data for n, v in leaves.items()}, [v.grad for v in leaves.values()])
+    try:
+        # DOT source costs nothing to write; only Graphviz's layout needs the caps.
+        dot = mg.draw_dot(root, rankdir=args.rankdir, max_nodes=None if fmt == "dot" else 500)
+    except ValueError as e:
+        # Its advice is for Python callers; keep the reason and say what works here.
+        reason = " ".join(str(e).removeprefix("draw_dot: ").split()).split(". Pass ")[0].split(". Raise ")[0]
+        raise _Exit(f"cannot draw this formula: {reason}; write its DOT source with -o {out.stem}.dot "
+                    "or use a variable fewer times", 2) from None
+    if fmt != "dot" and mg.viz.find_renderer() is None:
         raise _Exit(f"cannot write {out}: {GRAPHVIZ_HINT}; or write the DOT source with -o {out.stem}.dot", 1)
     _write_graph(dot, out, fmt)
     print(f"f = {formula.source} = {_fmt(root.data)}")
@@ -138,9 +183,13 @@ def _write_graph(dot: Any, out: Path, fmt: str) -> None:
         out.write_text(dot.source, encoding="utf-8")
         return
     try:
-        data = dot.pipe(format=fmt)
+        with warnings.catch_warnings(record=True) as caught:  # graphviz-pure's PNG has no CJK glyphs
+            warnings.simplefilter("always")
+            data = dot.pipe(format=fmt)
     except (OSError, subprocess.CalledProcessError, RuntimeError) as e:  # ExecutableNotFound: RuntimeError
-        raise _Exit(f"cannot render {out}: {' '.join(str(e).split())[:200]}", 1) from None
+        raise _Exit(f"cannot render {out}: {' '.join(str(e).split())[:300]}", 1) from None
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
     out.write_bytes(data)
 
 
@@ -151,7 +200,8 @@ def _progress(step: int, steps: int, loss: float, start: float, tty: bool) -> No
     """A progress bar: redrawn in place on a terminal, a line every 10% otherwise."""
     width = 30
     done = int(width * step / steps)
-    line = f"[{'#' * done}{'.' * (width - done)}] {step:>{len(str(steps))}}/{steps}  loss {loss:.6f}"
+    shown = f"{loss:.6f}" if loss < 1e6 else f"{loss:.6g}"  # 1e300 is not 301 digits
+    line = f"[{'#' * done}{'.' * (width - done)}] {step:>{len(str(steps))}}/{steps}  loss {shown}"
     if tty:
         end = "\n" if step == steps else ""
         print(f"\r{line}  {time.perf_counter() - start:5.1f}s", end=end, flush=True)
@@ -163,10 +213,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Train the notes' 函數學習機 (2 inputs → 3 neurons → 1 output) and draw it."""
     import numpy as np
 
-    if args.steps < 1:
-        raise _Exit(f"--steps must be at least 1, got {args.steps}", 2)
-    if args.samples < 1:
-        raise _Exit(f"--samples (k) must be at least 1, got {args.samples}", 2)
+    if not 1 <= args.steps <= MAX_STEPS:
+        raise _Exit(f"--steps must be from 1 to {MAX_STEPS:,}, got {args.steps}", 2)
+    if not 1 <= args.samples <= MAX_SAMPLES:
+        raise _Exit(f"--samples (k) must be from 1 to {MAX_SAMPLES:,}, got {args.samples}", 2)
+    if not 0 <= args.seed <= MAX_SEED:
+        raise _Exit(f"--seed must be from 0 to {MAX_SEED}, got {args.seed}", 2)
     if not (args.lr > 0 and math.isfinite(args.lr)):
         raise _Exit(f"--lr (η) must be a positive number, got {args.lr}", 2)
     out_dir = Path(args.out)
@@ -183,11 +235,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
     losses = []
     start, tty = time.perf_counter(), sys.stdout.isatty()
     for step in range(1, args.steps + 1):
-        preds = [model(list(x)) for x in X]
-        loss = mg.functional.mse_loss(preds, list(Y), reduction="half")  # L(θ) = 1/(2k) Σ ||y − f(x)||²
+        try:
+            preds = [model(list(x)) for x in X]
+            loss = mg.functional.mse_loss(preds, list(Y), reduction="half")  # L(θ) = 1/(2k) Σ ||y − f(x)||²
+        except OverflowError:
+            loss = mg.Value(math.inf)
+        if not math.isfinite(loss.data):
+            if tty:
+                print()
+            raise _Exit(f"training diverged at step {step}: the loss overflowed; try a smaller --lr", 1)
         opt.zero_grad()
         loss.backward()
         opt.step()
+        if not all(math.isfinite(p.data) for p in model.parameters()):
+            if tty:
+                print()
+            raise _Exit(f"training diverged at step {step}: the weights overflowed; try a smaller --lr", 1)
         losses.append(loss.data)
         _progress(step, args.steps, loss.data, start, tty)
     print(f"loss {losses[0]:.6f} → {losses[-1]:.6f}")
@@ -201,7 +264,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     y.backward()
     pictures = {"graph": mg.draw_dot(y, model=model), "network": mg.draw_network(model)}
     written = []
-    have_dot = shutil.which("dot") is not None
+    have_dot = mg.viz.find_renderer() is not None
     for name, dot in pictures.items():
         path = out_dir / f"{name}.{'svg' if have_dot else 'dot'}"
         _write_graph(dot, path, path.suffix[1:])
@@ -248,7 +311,7 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         prog=prog,
         description="micrograd_tw: a scalar autograd engine with a computation graph.",
         epilog="Formulas use numbers, names, + - * / **, unary minus and the functions "
-        "exp log sqrt relu sigmoid tanh gaussian abs; nothing else is evaluated.",
+        f"{' '.join(FUNCTIONS)}; nothing else is evaluated.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {mg.__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -257,10 +320,14 @@ def _parser(prog: str) -> argparse.ArgumentParser:
                           description="Train the notes' 函數學習機 (2 inputs → 3 neurons → 1 output) "
                           "on y = x1·x2 with L(θ) = 1/(2k) Σ ||y − f(x)||² and w ← w − η ∂L/∂w; write "
                           "its graph, its network diagram and its loss curve.")
-    demo.add_argument("--steps", type=int, default=300, help="training steps (default: 300)")
-    demo.add_argument("--lr", type=float, default=0.5, help="learning rate η (default: 0.5)")
-    demo.add_argument("--samples", type=int, default=40, help="number of samples k (default: 40)")
-    demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    demo.add_argument("--steps", type=int, default=300,
+                      help=f"training steps, 1 to {MAX_STEPS:,} (default: 300)")
+    demo.add_argument("--lr", type=float, default=0.5,
+                      help="learning rate η, a positive number (default: 0.5); "
+                      "too large and training diverges")
+    demo.add_argument("--samples", type=int, default=40,
+                      help=f"number of samples k, 1 to {MAX_SAMPLES:,} (default: 40)")
+    demo.add_argument("--seed", type=int, default=0, help=f"random seed, 0 to {MAX_SEED} (default: 0)")
     demo.add_argument("--out", default="micrograd-tw-demo", help="output folder (default: micrograd-tw-demo)")
     demo.set_defaults(run=cmd_demo)
 
@@ -312,6 +379,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         code, message = 1, f"cannot write {e.filename}: {e.strerror}" if e.filename else str(e)
     except KeyboardInterrupt:
         code, message = 130, "interrupted"
+    except MemoryError:
+        code, message = 2, "out of memory; ask for less (see --help for the limits)"
+    except Exception as e:  # a bug: still one line, and what to report
+        detail = " ".join(str(e).split())[:300]
+        code, message = 1, f"unexpected {type(e).__name__}: {detail} (please report this)"
     print(f"{prog} {args.command}: error: {message}", file=sys.stderr)
     return code
 

@@ -18,13 +18,13 @@ and their gradients are the sum over the batch.
 Nodes with the same op, at the same depth and with the same operand kinds
 form a group that runs as one numpy operation (gather the operands, compute,
 scatter the result), so a layer of 16 neurons costs a handful of numpy calls.
-Each op's numpy forward and partials come from ``_KERNELS``, a vectorised copy
-of the op table in ``ops.py`` keyed by the same names, with the same
-conventions (relu'(0) = 0, abs'(0) = 0, the pow rules, the stable sigmoid).
+Each op's numpy forward and partials come from its row of the op table in
+``ops.py`` (its ``kernel``), with the float rules' conventions (relu'(0) = 0,
+abs'(0) = 0, the pow rules, the stable sigmoid).
 
 As with ``torch.jit.trace``, whatever ``fn`` decides from ``.data`` is frozen
-at trace time: Python branches (``if x > 0``), constants computed from data
-(the max shift in softmax), Values built from ``.data``.  ``fast.verify``
+at trace time: Python branches (``if x > 0``), constants computed from data,
+Values built from ``.data``.  (Graph ops such as ``mg.max`` are computed per row.)  ``fast.verify``
 re-runs ``fn`` eagerly on a few rows and raises if the replay differs.
 """
 
@@ -38,9 +38,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import engine
-from .engine import Value, binary_operands, dot_operands
-from .ops import BINARY, OPS, UNARY
+from . import engine, ops
+from .engine import Value
 
 __all__ = ["compile", "Compiled"]
 
@@ -48,110 +47,45 @@ INF = math.inf
 NAN = math.nan
 
 
-# ------------------------------------------------------ the vectorised op table
-# Same names and formulas as ops.py, on numpy arrays.  Where ops.py branches on
-# a float, these use np.where.  ``domain`` marks the entries where the eager
-# forward raises (log of a non-positive number, ...); the error itself is then
-# made by the eager forward of ops.py, so its message is the engine's.
+# ------------------------------------------------------------ kernels and operands
+# Each op's numpy forward and partials are its row's kernel (ops.py).  A row
+# without one (``mg.ops.define``) runs its own forward and partials on arrays;
+# whether they can is tried once per op when the graph is traced.
 
 
-class _Kernel(NamedTuple):
-    forward: Callable[..., Any]
-    partials: Callable[..., tuple[Any, ...]]  # (operands..., out) -> ∂out/∂operand each
-    domain: Callable[..., Any] | None = None  # (operands..., out) -> bool mask
+def _kernel(op: str) -> ops.Kernel:
+    """The numpy kernel of an op's row."""
+    return ops.row(op).numpy_kernel()
 
 
-def _relu(a: Any) -> Any:
-    return np.where(a <= 0.0, 0.0, a)  # as ops.relu: NaN stays NaN, -0.0 becomes 0.0
-
-
-def _sigmoid(a: Any) -> Any:
-    """As ops.sigmoid: exp is only called on -|a|."""
-    z = np.exp(-np.abs(a))
-    t = 1.0 + z
-    return np.where(a >= 0.0, 1.0 / t, z / t)
-
-
-def _pow_da(a: Any, b: Any, out: Any) -> Any:
-    """As ops._pow_da: b·a^(b−1); at a = 0, 0 for b = 0 and inf for 0 < b < 1."""
-    r = b * np.power(a, b - 1.0)
-    return np.where((a == 0.0) & (b < 1.0), np.where(b == 0.0, 0.0, INF), r)
-
-
-def _pow_db(a: Any, b: Any, out: Any) -> Any:
-    """As ops._pow_db: a**b · ln a; 0 at a = 0, NaN for a negative base."""
-    return np.where(a == 0.0, 0.0, np.where(a < 0.0, NAN, out * np.log(a)))
-
-
-def _pow_domain(a: Any, b: Any, out: Any) -> Any:
-    """Where ops.pow_forward raises: 0 ** negative, negative ** fraction, overflow."""
-    finite_b = np.isfinite(b)
-    return (
-        ((a == 0.0) & (b < 0.0))
-        | ((a < 0.0) & finite_b & (np.floor(b) != b))
-        | (np.isinf(out) & np.isfinite(a) & finite_b)
-    )
-
-
-def _sqrt_partial(a: Any, out: Any) -> tuple[Any]:
-    return (np.where(out != 0.0, 0.5 / out, INF),)  # as ops._safe_half_over: inf at sqrt(±0)
-
-
-_KERNELS: dict[str, _Kernel] = {
-    "neg": _Kernel(np.negative, lambda a, out: (-1.0,)),
-    "abs": _Kernel(np.abs, lambda a, out: (np.sign(a),)),  # sign(0) = 0, sign(NaN) = NaN
-    "exp": _Kernel(np.exp, lambda a, out: (out,), lambda a, out: np.isinf(out) & np.isfinite(a)),
-    "log": _Kernel(np.log, lambda a, out: (1.0 / a,), lambda a, out: a <= 0.0),
-    "sqrt": _Kernel(np.sqrt, _sqrt_partial, lambda a, out: a < 0.0),
-    "relu": _Kernel(_relu, lambda a, out: (np.sign(out),)),  # 1 above 0, 0 at/below, NaN for NaN
-    "sigmoid": _Kernel(_sigmoid, lambda a, out: (out * (1.0 - out),)),
-    "tanh": _Kernel(np.tanh, lambda a, out: (1.0 - out * out,)),
-    "gaussian": _Kernel(lambda a: np.exp(-a * a), lambda a, out: (-2.0 * a * out,)),
-    "+": _Kernel(np.add, lambda a, b, out: (1.0, 1.0)),
-    "-": _Kernel(np.subtract, lambda a, b, out: (1.0, -1.0)),
-    "*": _Kernel(np.multiply, lambda a, b, out: (b, a)),
-    "/": _Kernel(np.divide, lambda a, b, out: (1.0 / b, -out / b), lambda a, b, out: b == 0.0),
-    "**": _Kernel(np.power, lambda a, b, out: (_pow_da(a, b, out), _pow_db(a, b, out)), _pow_domain),
-}
-_NARY = ("sum", "dot")  # n-ary nodes, replayed by their own groups below
-
-
-def _kernel(op: str) -> _Kernel:
-    """The vectorised row for an engine op; a clear error for an op it lacks."""
+def _probe(node: Value) -> None:
+    """Check, at trace time, that a row without its own kernel runs on numpy arrays; else say so, naming the op."""
+    row = ops.row(node.op)
+    if row.kernel is not None:
+        return
+    xs = [np.full(2, v.data if isinstance(v, Value) else v) for v in engine.operands(node)]
     try:
-        return _KERNELS[op]
-    except KeyError:
+        with np.errstate(all="ignore"):
+            out = row.forward(*xs)
+            partials = row.all_partials(*xs, out)
+        ok = isinstance(out, np.ndarray) and out.shape == (2,) and all(np.ndim(p) <= 1 for p in partials)
+        problem = "" if ok else f"its forward gave {type(out).__name__} {np.shape(out)}, not an array of 2"
+    except Exception as e:  # noqa: BLE001 - whatever the user's code raises, it cannot run on arrays
+        problem = f"{type(e).__name__}: {e}"
+    if problem:
         raise ValueError(
-            f"mg.compile: the operation {op!r} cannot be vectorised: micrograd_tw.compiler has no "
-            f"numpy rule for it (known: {', '.join(sorted([*_KERNELS, *_NARY]))})"
-        ) from None
+            f"mg.compile: the op {node.op!r} cannot run on numpy arrays ({problem}); write its forward "
+            f"and partials with numpy-friendly operations (np.exp, np.log1p, arithmetic), or run it eagerly"
+        )
 
 
-# ------------------------------------------------------------ reading the graph
-
-
-def _operands(node: Value) -> tuple[Any, ...]:
-    """The operands of a node in order: Values and constant floats.
-
-    For ``dot`` the result is ``(ws, xs)``; for ``sum`` the list of items.
-    Constants are kept on the nodes (``engine.binary_operands``; a ``sum``
-    with constants keeps its items).
-    """
-    op, prev = node.op, node._prev
-    if op in UNARY:
-        return prev
-    if op in BINARY:
-        if len(prev) == 2:
-            return prev
-        a, b = binary_operands(node)
-        return (a, float(b)) if isinstance(a, Value) else (float(a), b)
-    if op == "sum":
-        return tuple(node._db) if node._db is not None else prev  # a sum with constants keeps its items
-    if op == "dot":
-        ws, xs = dot_operands(node)
-        return (tuple(ws), tuple(xs))
-    _kernel(op)  # raises: an op this module does not know
-    raise AssertionError(op)
+def _parts(node: Value) -> tuple[tuple[Any, ...], ...]:
+    """A node's operands as lists (Values and constant floats): (ws, xs) for dot, one list otherwise."""
+    xs = engine.operands(node)
+    if node.op == "dot":
+        n = len(xs) // 2
+        return (xs[:n], xs[n:])
+    return (xs,)
 
 
 # -------------------------------------------------------------- gather/scatter
@@ -362,6 +296,27 @@ class _Sum(_Group):
         self.block.add_grad(GV, GU, g[:, None])
 
 
+class _Reduce(_Group):
+    """Another n-ary op (max, min) over k nodes of n items each, by its row's kernel on the (k, n, batch) block."""
+
+    def __init__(self, op: str, varying: bool, out: Any, block: _Block, needs_grad: bool) -> None:
+        self.op, self.varying, self.out = op, varying, out
+        self.kernel = _kernel(op)
+        self.block, self.needs_grad = block, needs_grad
+
+    def run_forward(self, V: np.ndarray, U: np.ndarray) -> Any:
+        x = self.block.get(V, U)
+        out = self.kernel.forward(x)
+        self._store(V, U)[self.out] = out
+        return x, out
+
+    def run_backward(self, V: np.ndarray, U: np.ndarray, GV: np.ndarray, GU: np.ndarray, saved: Any) -> None:
+        g = (GV if self.varying else GU)[self.out]
+        x, out = saved
+        (partial,) = self.kernel.partials(x, out)
+        self.block.add_grad(GV, GU, np.where(partial, g[:, None], 0.0) if partial.dtype == bool else partial * g[:, None])
+
+
 class _Dot(_Group):
     """Σ wᵢxᵢ over k nodes: for a layer of neurons, one matrix product."""
 
@@ -424,7 +379,7 @@ def _check_domain(group: _Elementwise, args: list[Any], result: Any) -> None:
     for hit in hits[:8]:
         where = tuple(hit)
         try:
-            OPS[group.op].forward(*[float(a[where]) for a in arrays])
+            ops.row(group.op).forward(*[float(a[where]) for a in arrays])
         except (ValueError, ZeroDivisionError, OverflowError) as e:
             row = f"row {int(hit[-1])}: " if group.varying else ""
             raise type(e)(f"mg.compile: {row}{e}") from None
@@ -448,11 +403,6 @@ class _Info(NamedTuple):
     needs_grad: bool  # a parameter, or computed from one
 
 
-def _parts(op: str, operands: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A node's operands as lists: (ws, xs) for dot, one list otherwise (sum's items, a binary's pair)."""
-    return operands if op == "dot" else (operands,)
-
-
 class _Tape:
     """The traced graph as groups over slots, ready to replay.
 
@@ -470,7 +420,7 @@ class _Tape:
 
         # Pass 1: classify every node and key it by (depth, kind, op, operand kinds).
         for node in engine.toposort(output):
-            if not node._prev:
+            if not engine.parents(node) and not node.op:
                 if id(node) in input_slot:
                     info[id(node)] = _Info(True, 0, False)
                     slot[id(node)] = (True, input_slot[id(node)])
@@ -479,10 +429,9 @@ class _Tape:
                     slot[id(node)] = (False, len(params))
                     params.append(node)
                 continue
-            if node.op not in _NARY:
-                _kernel(node.op)  # an op without a numpy rule fails here, by name
+            _probe(node)  # an op that cannot run on arrays fails here, by name
             parts = []
-            for part in _parts(node.op, _operands(node)):
+            for part in _parts(node):
                 marked = []
                 for v in part:
                     if not isinstance(v, Value):
@@ -535,6 +484,8 @@ class _Tape:
                 ws = _Block(kinds[0], slots[0], varying)
                 xs = _Block(kinds[1], slots[1], varying)
                 group = _Dot(varying, out, ws, xs, (wanted[0], wanted[1]))
+            elif ops.row(op).arity is ops.NARY:  # max, min: a reduction along each node's items
+                group = _Reduce(op, varying, out, _Block(kinds[0], slots[0], varying), wanted[0])
             else:  # one list: the operands in order
                 positions = range(len(kinds[0]))
                 operands = [_Operand(kinds[0][j], [row[j] for row in slots[0]], varying) for j in positions]

@@ -18,9 +18,19 @@ from typing import Any
 
 import numpy as np
 
-from .engine import _to_float
+from .engine import to_float
 
 __all__ = ["make_moons", "make_circles", "make_spiral"]
+
+
+def _rng(seed: Any, name: str) -> np.random.Generator:
+    """numpy's generator for ``seed``: None (fresh randomness) or an int >= 0."""
+    if seed is not None:
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+            raise TypeError(f"{name}: seed must be None or an int >= 0, got {type(seed).__name__}")
+        if seed < 0:
+            raise ValueError(f"{name}: seed must be None or an int >= 0, got {seed}")
+    return np.random.default_rng(seed)
 
 
 def _check(n: Any, noise: Any, name: str) -> tuple[int, float]:
@@ -28,7 +38,7 @@ def _check(n: Any, noise: Any, name: str) -> tuple[int, float]:
         raise TypeError(f"{name}: n must be an int number of points, got {type(n).__name__}")
     if n < 1:
         raise ValueError(f"{name}: n must be at least 1, got {n}")
-    sigma = _to_float(noise, f"{name}: noise")
+    sigma = to_float(noise, f"{name}: noise")
     if not (sigma >= 0.0 and math.isfinite(sigma)):
         raise ValueError(f"{name}: noise must be a finite number >= 0, got {noise!r}")
     return int(n), sigma
@@ -62,7 +72,7 @@ def make_moons(n: int, noise: float = 0.1, seed: int | None = 0) -> tuple[np.nda
         [np.column_stack([np.cos(t0), np.sin(t0)]), np.column_stack([1.0 - np.cos(t1), 0.5 - np.sin(t1)])]
     )
     y = np.repeat([0, 1], [n0, n1])
-    return _finish(np.random.default_rng(seed), X, y, noise)
+    return _finish(_rng(seed, "make_moons"), X, y, noise)
 
 
 def make_circles(
@@ -74,6 +84,7 @@ def make_circles(
     ``factor`` (0 < factor < 1).  Returns X float64 (n, 2) and y int64 (n,).
     """
     n, noise = _check(n, noise, "make_circles")
+    factor = to_float(factor, "make_circles: factor")
     if not 0.0 < factor < 1.0:
         raise ValueError(f"make_circles: factor must be between 0 and 1, got {factor!r}")
     n0, n1 = _split(n, 2)
@@ -84,7 +95,7 @@ def make_circles(
         [np.column_stack([np.cos(t0), np.sin(t0)]), factor * np.column_stack([np.cos(t1), np.sin(t1)])]
     )
     y = np.repeat([0, 1], [n0, n1])
-    return _finish(np.random.default_rng(seed), X, y, noise)
+    return _finish(_rng(seed, "make_circles"), X, y, noise)
 
 
 def make_spiral(
@@ -99,7 +110,7 @@ def make_spiral(
     n, noise = _check(n, noise, "make_spiral")
     if isinstance(classes, bool) or not isinstance(classes, numbers.Integral) or classes < 1:
         raise ValueError(f"make_spiral: classes must be a positive int, got {classes!r}")
-    rng = np.random.default_rng(seed)
+    rng = _rng(seed, "make_spiral")
     points, labels = [], []
     for k, count in enumerate(_split(n, int(classes))):
         r = np.linspace(0.0, 1.0, count)

@@ -1,13 +1,21 @@
-"""The scalar autograd engine: ``Value``, its graph walk, ``backward`` and ``grad``.
+"""The scalar autograd engine: ``Value``, how op rows become methods, ``backward`` and ``grad``.
 
 A ``Value`` records the operation that made it, its parents (``x * x`` has the
-parent ``x`` twice) and the local partials ∂node/∂parent as floats.
-Backward is one loop over the graph in reverse topological order:
+parent ``x`` twice) and the local partials ∂node/∂parent as floats, computed
+by its op's row in ``ops.py`` when the node is made.  Backward is one loop
+over the graph in reverse topological order:
 
     ∂L/∂parent += ∂node/∂parent × ∂L/∂node
 
+``grad`` is that loop written plainly over a dict of gradients (read it
+first); ``Value.backward`` is its fast twin, which must agree with it.
+
 Nodes hold no closures, so a graph has no reference cycles and is freed by
 reference counting alone, without the cyclic garbage collector.
+
+Other modules read a graph only through ``parents``, ``local_partials``,
+``operands``, ``toposort``, ``node.op`` and ``ops.row``; the slots below are
+this module's business.
 """
 
 from __future__ import annotations
@@ -15,23 +23,21 @@ from __future__ import annotations
 import contextvars
 import math
 import numbers
+import operator
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
 from contextlib import contextmanager
-from functools import reduce as _reduce
-from operator import add as _add
-from operator import mul as _mul
 from typing import TYPE_CHECKING, Any, NamedTuple, SupportsFloat, Union
 
 from . import ops
-from .ops import BINARY, UNARY, Op
+from .ops import NARY, OPS, Op
 
 # Any real number works at runtime (int, float, Fraction, numpy scalars).
 Operand = Union["Value", SupportsFloat]  # noqa: UP007 - evaluated at runtime on Python 3.10
 
 
 # ------------------------------------------------------------------ modes
-# One context variable holds both switches, so the hot path reads it once.
+# One context variable holds both switches, so making a node reads it once.
 # contextvars make ``no_grad`` safe across threads and asyncio tasks.
 
 
@@ -40,15 +46,15 @@ class _Mode(NamedTuple):
     anomaly: bool  # check every value and gradient is finite
 
 
-_RECORD = _Mode(record=True, anomaly=False)
+_RECORD = _Mode(record=True, anomaly=False)  # the default; the only mode compared by identity
 _mode: contextvars.ContextVar[_Mode] = contextvars.ContextVar("micrograd_tw_mode", default=_RECORD)
-_get_mode = _mode.get  # bound once: calling it costs ~30 ns less per node than _mode.get()
+_get_mode = _mode.get
 
 
 @contextmanager
 def _set_mode(**changes: bool) -> Iterator[None]:
     mode = _get_mode()._replace(**changes)
-    token = _mode.set(_RECORD if mode == _RECORD else mode)  # the hot path tests `is _RECORD`
+    token = _mode.set(_RECORD if mode == _RECORD else mode)  # making a node tests `is _RECORD`
     try:
         yield
     finally:
@@ -82,8 +88,8 @@ def detect_anomaly() -> Any:
 # ------------------------------------------------------------ number checks
 
 
-def _to_float(x: Any, where: str) -> float:
-    """A real number as a built-in float; TypeError/OverflowError naming the problem."""
+def to_float(x: Any, where: str) -> float:
+    """A real number as a built-in float; TypeError/OverflowError naming ``where``."""
     if type(x) is float:
         return x
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
@@ -96,11 +102,12 @@ def _to_float(x: Any, where: str) -> float:
         return float(x)
     except OverflowError:
         raise OverflowError(
-            f"{where}: the {type(x).__name__} is too large for a float ({_short(x)})"
+            f"{where}: the {type(x).__name__} is too large for a float ({short_repr(x)})"
         ) from None
 
 
-def _short(x: Any, limit: int = 40) -> str:
+def short_repr(x: Any, limit: int = 40) -> str:
+    """repr(x), cut to ``limit`` characters (for error messages)."""
     text = repr(x)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -111,10 +118,10 @@ def _constant(x: Any, op: str) -> Any:
         try:
             return float(x)
         except OverflowError:
-            pass  # _to_float below says so
+            pass  # to_float below says so
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
         return NotImplemented  # Python then raises TypeError naming both types
-    return _to_float(x, f"operand of {op!r}")
+    return to_float(x, f"operand of {op!r}")
 
 
 # -------------------------------------------------------------- the node
@@ -126,79 +133,82 @@ class Value:
     ``Value(data, label="")``: data is any real number, stored as a float.
     """
 
-    # How a node keeps its parents.  One or two parents, the common case, sit in
-    # slots rather than in a tuple: a tuple is a second object for the cyclic
-    # garbage collector to scan, which was most of the time spent building a
-    # graph, and 48 more bytes per node.
+    # A node's layout.  One or two parents, the common case, sit in slots
+    # rather than in a tuple: a tuple would be a second object per node for the
+    # cyclic garbage collector to scan (building a graph is mostly the
+    # collector's time) and more bytes per node.
     #
-    #   leaf               _a = None
-    #   one parent         _a = parent, _b = None,   _da = ∂/∂parent
-    #   two parents        _a, _b = parents,         _da, _db = their partials
-    #   n-ary (sum, dot)   _a = tuple of parents, _b = _NARY, _da = tuple of partials
+    #   node              _parent_a        _parent_b       _partial_a         _partial_b_or_operands
+    #   leaf              None             None            None               None
+    #   x.tanh()          x                None            ∂node/∂x           None
+    #   x op c            x                None            ∂node/∂x           c (the constant)
+    #   c op x            x                None            ∂node/∂x           (c, x) (the operands)
+    #   x op y            x                y               ∂node/∂x           ∂node/∂y
+    #   n-ary (sum, ...)  tuple of parents _NARY           tuple of partials  the operands, or None when
+    #                                                                          they are the parents
     #
-    # _db of a one-parent or n-ary node keeps what the partials alone do not say:
-    # a binary op's constant operand (c, or (position, c) where the op is
-    # nonlinear in the Value: x ** 3, 2 / x), dot's operands (ws, xs) or a mark
-    # saying how its parents and partials give them, and a sum's items when
-    # some are constants; else None.  Second derivatives, pictures and
-    # mg.compile read the operands from there (binary_operands, dot_operands).
-    # ``_prev`` and ``_partials`` give every case as tuples.
-    #
-    # ``op`` and ``label`` share the slot _tag: a leaf has no op and an op
-    # node rarely a label, so it holds a leaf's label, a node's op, or
-    # (op, label) for a labelled node.  Eight slots put a node in CPython's
-    # 96-byte allocation size class, where nine took 112: a graph is smaller,
-    # and the garbage collector, which reads every node of a big graph, gets
-    # through it sooner.
-    __slots__ = ("data", "grad", "_tag", "_a", "_b", "_da", "_db", "_mark")
+    # A constant is kept as the float it was read as: it is not a node.
+    # ``op`` and ``label`` share ``_op_label``: a leaf has no op and an op node
+    # rarely a label, so it holds a leaf's label, a node's op, or (op, label)
+    # for a labelled node.  With eight slots a node fits CPython's 96-byte
+    # allocation class.  ``_mark`` is the graph walk's: a visit mark, then
+    # the gradient of the current backward call.
+    __slots__ = ("_data", "grad", "_op_label", "_parent_a", "_parent_b", "_partial_a",
+                 "_partial_b_or_operands", "_mark")
 
     # numpy scalars and arrays defer to our reflected operators, so
     # ``np.float64(2) * x`` is a Value and not an object array.
     __array_ufunc__ = None
 
-    data: float
     grad: float
-    _tag: Any
-    _a: Any
-    _b: Any
-    _da: Any
-    _db: Any
-    _mark: Any  # walk marks, then the per-call gradient during backward
 
     def __init__(self, data: Any, label: str = "") -> None:
         _check_label(label)
-        self.data = _to_float(data, "Value data")
+        self._data = to_float(data, "Value data")
         self.grad = 0.0
-        self._tag = label
-        self._a = self._b = self._da = self._db = None
+        self._op_label = label
+        self._parent_a = self._parent_b = self._partial_a = self._partial_b_or_operands = None
         self._mark = None
         if _get_mode().anomaly:
-            _check_finite(self)
+            _check_finite(self, "")
+
+    # ``data`` is a float slot behind a property, so that every op can rely on
+    # a float: ``p.data = 0`` or a numpy scalar is converted once, here, and a
+    # non-number is refused as the constructor refuses it.  The engine reads
+    # the slot itself.
+    @property
+    def data(self) -> float:
+        """The value, a built-in float (assign any real number)."""
+        return self._data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        self._data = value if type(value) is float else to_float(value, "Value data")
 
     @property
     def op(self) -> str:
         """The operation that made this node ("tanh", "+", "dot", ...); "" for a leaf."""
-        if self._a is None:
+        if self._parent_a is None:
             return ""
-        tag = self._tag
+        tag = self._op_label
         return tag if type(tag) is str else tag[0]
 
     @property
     def label(self) -> str:
         """A name for pictures and ``repr``; "" by default."""
-        tag = self._tag
-        if self._a is None:
+        tag = self._op_label
+        if self._parent_a is None:
             return tag
         return "" if type(tag) is str else tag[1]
 
     @label.setter
     def label(self, label: str) -> None:
         _check_label(label)
-        if self._a is None:
-            self._tag = label
+        if self._parent_a is None:
+            self._op_label = label
         else:
             op = self.op
-            self._tag = (op, label) if label else op
+            self._op_label = (op, label) if label else op
 
     # ---- the graph
 
@@ -207,12 +217,13 @@ class Value:
 
         Each call adds the same amounts again (a per-call gradient is
         propagated, not the accumulated ``.grad``), as PyTorch does for leaves.
+        This is ``grad``'s loop over the node layout: the gradient of this
+        call rides in ``node._mark`` instead of a dict.
         """
         with _graph_lock:  # _mark is shared state: one walk at a time
             order, done = _walk(self)
             anomaly = _get_mode().anomaly
-            # The per-call gradient ∂self/∂node rides in node._mark, which _walk
-            # left holding `done`: the first contribution replaces it, later ones add.
+            # _walk left `done` in every _mark: a node's first contribution replaces it, later ones add.
             self._mark = 1.0
             for node in reversed(order):
                 g = node._mark
@@ -220,27 +231,27 @@ class Value:
                 node.grad += g
                 if anomaly:
                     _check_gradients(node, g)
-                a = node._a
-                if a is None:
+                a = node._parent_a
+                if a is None:  # a leaf
                     continue
-                b = node._b
-                if b is None:
-                    contribution = node._da * g
+                b = node._parent_b
+                if b is None:  # one parent
+                    contribution = node._partial_a * g
                     mark = a._mark
                     a._mark = contribution if mark is done else mark + contribution
                 elif b is _NARY:
-                    partials = node._da
-                    i = 0  # indexing is faster here than zip()
+                    partials = node._partial_a
+                    i = 0
                     for parent in a:
                         contribution = partials[i] * g
                         mark = parent._mark
                         parent._mark = contribution if mark is done else mark + contribution
                         i += 1
-                else:
-                    contribution = node._da * g
+                else:  # two parents
+                    contribution = node._partial_a * g
                     mark = a._mark
                     a._mark = contribution if mark is done else mark + contribution
-                    contribution = node._db * g
+                    contribution = node._partial_b_or_operands * g
                     mark = b._mark  # read after a's update: x * x has a is b
                     b._mark = contribution if mark is done else mark + contribution
 
@@ -250,66 +261,40 @@ class Value:
 
     def detach(self) -> Value:
         """A new leaf with the same data, cut from the graph."""
-        return Value(self.data)
+        return Value(self._data)
 
     # ---- Python protocol
 
     def __repr__(self) -> str:
-        label = f", label={_short(self.label, 24)}" if self.label else ""
-        return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
+        label = f", label={short_repr(self.label, 24)}" if self.label else ""
+        return f"Value(data={self._data!r}, grad={self.grad!r}{label})"
 
     def __float__(self) -> float:
-        return self.data
+        return self._data
 
     def __bool__(self) -> bool:
-        return bool(self.data)
+        return bool(self._data)
 
     def __pos__(self) -> Value:
         return self
-
-    @property
-    def _prev(self) -> tuple[Value, ...]:
-        """The parents as a tuple (a parent repeats when used twice)."""
-        a, b = self._a, self._b
-        if a is None:
-            return ()
-        if b is None:
-            return (a,)
-        if b is _NARY:
-            return a
-        return (a, b)
-
-    @property
-    def _partials(self) -> tuple[Any, ...]:
-        """One local partial per parent, then the saved operands if any."""
-        a, b, da, db = self._a, self._b, self._da, self._db
-        if a is None:
-            return ()
-        if b is None:
-            return (da,) if db is None else (da, db)
-        if b is _NARY:
-            if self.op == "dot":
-                return (*da, dot_operands(self))
-            return da if db is None else (*da, db)
-        return (da, db)
 
     # Comparisons look at .data and return a bool.  __eq__ and __hash__ stay
     # identity based: nodes live in sets and dicts.
     def __lt__(self, other: Operand) -> bool:
         o = _compare_operand(other)
-        return NotImplemented if o is NotImplemented else self.data < o
+        return NotImplemented if o is NotImplemented else self._data < o
 
     def __le__(self, other: Operand) -> bool:
         o = _compare_operand(other)
-        return NotImplemented if o is NotImplemented else self.data <= o
+        return NotImplemented if o is NotImplemented else self._data <= o
 
     def __gt__(self, other: Operand) -> bool:
         o = _compare_operand(other)
-        return NotImplemented if o is NotImplemented else self.data > o
+        return NotImplemented if o is NotImplemented else self._data > o
 
     def __ge__(self, other: Operand) -> bool:
         o = _compare_operand(other)
-        return NotImplemented if o is NotImplemented else self.data >= o
+        return NotImplemented if o is NotImplemented else self._data >= o
 
     __hash__ = object.__hash__
 
@@ -334,6 +319,8 @@ class Value:
         def sigmoid(self) -> Value: ...
         def tanh(self) -> Value: ...
         def gaussian(self) -> Value: ...
+        def sin(self) -> Value: ...
+        def cos(self) -> Value: ...
 
 
 def _check_label(label: Any) -> None:
@@ -343,161 +330,168 @@ def _check_label(label: Any) -> None:
 
 def _compare_operand(other: Any) -> Any:
     if isinstance(other, Value):
-        return other.data
+        return other._data
     return _constant(other, "comparison")
 
 
+_NARY = object()  # _parent_b of an n-ary node: its parents are the tuple in _parent_a
 _new_value = object.__new__
 
 
-def _sum_in_order(xs: Iterable[float]) -> float:
-    """x1 + x2 + ... from the left, on every Python.
+# ------------------------------------------------- reading a node (the interface)
 
-    builtins.sum compensates float rounding from Python 3.12 on; a plain sum
-    keeps results identical across versions and equal to mg.compile's replay.
+
+def parents(node: Value) -> tuple[Value, ...]:
+    """The node's parents, one per edge, in order (``x * x`` gives ``(x, x)``); () for a leaf."""
+    a, b = node._parent_a, node._parent_b
+    if a is None:
+        return ()
+    if b is None:
+        return (a,)
+    if b is _NARY:
+        return a  # type: ignore[no-any-return]
+    return (a, b)
+
+
+def local_partials(node: Value) -> tuple[float, ...]:
+    """∂node/∂parent for each of ``parents(node)``, as stored when the node was made."""
+    a, b = node._parent_a, node._parent_b
+    if a is None:
+        return ()
+    if b is None:
+        return (node._partial_a,)
+    if b is _NARY:
+        return node._partial_a  # type: ignore[no-any-return]
+    return (node._partial_a, node._partial_b_or_operands)
+
+
+def operands(node: Value) -> tuple[Any, ...]:
+    """The op's operands in the order its row's forward takes them: Values, and constants as floats.
+
+    Unary ``(a,)``, binary ``(a, b)``, n-ary ``(x1, ..., xn)``, dot
+    ``(w1, ..., wn, x1, ..., xn)``; () for a leaf.
     """
-    return _reduce(_add, xs, 0.0)
+    a, b, kept = node._parent_a, node._parent_b, node._partial_b_or_operands
+    if a is None:
+        return ()
+    if b is None:  # one parent: a unary op, or a binary op with a constant
+        if kept is None:
+            return (a,)
+        return kept if type(kept) is tuple else (a, kept)
+    if b is _NARY:
+        if kept is None:
+            return a  # type: ignore[no-any-return]
+        if kept is _DOT_INPUTS_ARE_PARTIALS:
+            return a + node._partial_a  # type: ignore[no-any-return]
+        return kept  # type: ignore[no-any-return]
+    return (a, b)
 
 
-_NARY = object()  # _b of an n-ary node: its parents are the tuple in _a
+# ------------------------------------------------------------ making a node
 
 
-def _node(data: float, op: str, a: Any, b: Any, da: Any, db: Any) -> Value:
-    """Make a result node (layout in Value).  Inlined in the operators, which are hotter."""
+def _node(data: float, op: str, a: Any, b: Any, partial_a: Any, partial_b_or_operands: Any) -> Value:
+    """A new node in the layout above; in ``no_grad`` a leaf, in ``detect_anomaly`` checked."""
     out = _new_value(Value)
-    out.data = data
+    out._data = data
     out.grad = 0.0
     out._mark = None
     mode = _get_mode()
     if mode is _RECORD:
-        out._tag = op
-        out._a = a
-        out._b = b
-        out._da = da
-        out._db = db
+        out._op_label = op
+        out._parent_a = a
+        out._parent_b = b
+        out._partial_a = partial_a
+        out._partial_b_or_operands = partial_b_or_operands
         return out
-    return _finish(out, mode, op, a, b, da, db)
-
-
-def _finish(out: Value, mode: _Mode, op: str, a: Any, b: Any, da: Any, db: Any) -> Value:
-    """The rest of _node outside the default mode: no_grad and detect_anomaly."""
     if mode.record:
-        out._tag, out._a, out._b, out._da, out._db = op, a, b, da, db
+        out._op_label, out._parent_a, out._parent_b = op, a, b
+        out._partial_a, out._partial_b_or_operands = partial_a, partial_b_or_operands
     else:  # no_grad: the result is a leaf, as in PyTorch
-        out._tag, out._a, out._b, out._da, out._db = "", None, None, None, None
+        out._op_label, out._parent_a, out._parent_b = "", None, None
+        out._partial_a = out._partial_b_or_operands = None
     if mode.anomaly:
-        _check_finite(out)
+        _check_finite(out, op, (a,) if b is None else a if b is _NARY else (a, b))
     return out
 
 
 # ----------------------------------------------- methods made from the op table
-# Each is bound through a factory function: a lambda written inside the loop
-# would capture the loop variable, and every method would compute the last op.
+# Each is made by a factory function: a lambda written inside the loop would
+# capture the loop variable, and every method would compute the last op.
 
 
 def _unary_method(row: Op) -> Any:
     forward, (partial,), name = row.forward, row.partials, row.name
 
     def method(self: Value) -> Value:
-        a = self.data
+        a = self._data
         data = forward(a)
-        da = partial(a, data)
-        out = _new_value(Value)  # _node, inlined
-        out.data = data
-        out.grad = 0.0
-        out._mark = None
-        mode = _get_mode()
-        if mode is _RECORD:
-            out._tag = name
-            out._a = self
-            out._b = None
-            out._da = da
-            out._db = None
-            return out
-        return _finish(out, mode, name, self, None, da, None)
+        return _node(data, name, self, None, partial(a, data), None)
 
-    method.__name__ = name
-    method.__doc__ = f"{name} of this value, as a new node."
+    method.__name__ = method.__qualname__ = row.python_name
+    method.__doc__ = f"{row.doc or name}, as a new node."
     return method
 
 
 def _binary_method(row: Op, reflected: bool) -> Any:
+    """``x op other`` (or, reflected, ``other op x``) for a binary row."""
     forward, (partial_a, partial_b), name = row.forward, row.partials, row.name
-    # Constants are not nodes: the constant is kept in _db.  Where the op is
-    # nonlinear in the Value operand (x ** 3, 2 / x) its position is kept too,
-    # as (position, c); see binary_operands.
-    keep_position = not row.linear[1 if reflected else 0]
-    position = 0 if reflected else 1  # where the constant stands
 
     def method(self: Value, other: Any) -> Value:
         if isinstance(other, Value):
             if reflected:  # only on an explicit call: Python tries other.__op__ first
                 self, other = other, self
-            ad = self.data
-            bd = other.data
+            ad = self._data
+            bd = other._data
             data = forward(ad, bd)
-            da = partial_a(ad, bd, data)
-            db = partial_b(ad, bd, data)
-            b = other
-        else:
-            c = other if type(other) is float else _constant(other, name)
-            if c is NotImplemented:
-                return NotImplemented
-            x = self.data
-            if reflected:  # c (op) self: only ∂/∂self is kept
-                data = forward(c, x)
-                da = partial_b(c, x, data)
-            else:  # self (op) c
-                data = forward(x, c)
-                da = partial_a(x, c, data)
-            b = None
-            # The constant itself: a reference, no allocation for a float.
-            db = (position, c) if keep_position else c
-        # _node's body, inlined: this is the hottest path of the engine.
-        out = _new_value(Value)
-        out.data = data
-        out.grad = 0.0
-        out._mark = None
-        mode = _get_mode()
-        if mode is _RECORD:
-            out._tag = name
-            out._a = self
-            out._b = b
-            out._da = da
-            out._db = db
-            return out
-        return _finish(out, mode, name, self, b, da, db)
+            return _node(data, name, self, other, partial_a(ad, bd, data), partial_b(ad, bd, data))
+        c = other if type(other) is float else _constant(other, name)
+        if c is NotImplemented:
+            return NotImplemented
+        x = self._data
+        if reflected:  # c op self: keep ∂/∂self, and the operands in order
+            data = forward(c, x)
+            return _node(data, name, self, None, partial_b(c, x, data), (c, self))
+        data = forward(x, c)
+        return _node(data, name, self, None, partial_a(x, c, data), c)
 
+    method.__name__ = method.__qualname__ = row.python_name.replace("__", "__r", 1) if reflected else row.python_name
     return method
 
 
-_BINARY_DUNDERS = {"+": "add", "-": "sub", "*": "mul", "/": "truediv", "**": "pow"}
-for _name, _row in BINARY.items():
-    _dunder = _BINARY_DUNDERS[_name]
-    setattr(Value, f"__{_dunder}__", _binary_method(_row, reflected=False))
-    setattr(Value, f"__r{_dunder}__", _binary_method(_row, reflected=True))
-for _name, _row in UNARY.items():
-    setattr(Value, {"neg": "__neg__", "abs": "__abs__"}.get(_name, _name), _unary_method(_row))
-del _name, _row, _dunder
+def methods_from_row(row: Op) -> dict[str, Callable[..., Any]]:
+    """The Value methods a row becomes, by name: ``{"tanh": ...}``, or ``{"__add__": ..., "__radd__": ...}``."""
+    if row.arity == 1:
+        return {row.python_name: _unary_method(row)}
+    if row.arity == 2:
+        reflected = row.python_name.replace("__", "__r", 1)
+        return {row.python_name: _binary_method(row, reflected=False), reflected: _binary_method(row, reflected=True)}
+    return {}  # n-ary ops are functions of the module (mg.sum, mg.max)
+
+
+for _row in OPS.values():
+    for _name, _method in methods_from_row(_row).items():
+        setattr(Value, _name, _method)
+del _row, _name, _method
 
 
 # + and * between two Values make most nodes of every graph, so these two are
-# also written out in full: the formulas of their rows (a test checks that they
-# agree), without the method above's two calls and branches per node.  Anything
-# else (a constant operand, no_grad, detect_anomaly) goes to the table's method.
+# also written out: the same formulas as their rows (a test checks that they
+# agree) without the table method's calls, which a benchmark shows worth it.
+# Anything else (a constant operand, no_grad, detect_anomaly) goes to the table's method.
 _add_from_table, _mul_from_table = Value.__add__, Value.__mul__
 
 
 def _add_values(self: Value, other: Any) -> Value:
     if isinstance(other, Value) and _get_mode() is _RECORD:
         out = _new_value(Value)
-        out.data = self.data + other.data
+        out._data = self._data + other._data
         out.grad = 0.0
-        out._tag = "+"
-        out._a = self
-        out._b = other
-        out._da = 1.0
-        out._db = 1.0
+        out._op_label = "+"
+        out._parent_a = self
+        out._parent_b = other
+        out._partial_a = 1.0
+        out._partial_b_or_operands = 1.0
         out._mark = None
         return out
     return _add_from_table(self, other)
@@ -506,15 +500,15 @@ def _add_values(self: Value, other: Any) -> Value:
 def _mul_values(self: Value, other: Any) -> Value:
     if isinstance(other, Value) and _get_mode() is _RECORD:
         out = _new_value(Value)
-        ad = self.data
-        bd = other.data
-        out.data = ad * bd
+        a = self._data
+        b = other._data
+        out._data = a * b
         out.grad = 0.0
-        out._tag = "*"
-        out._a = self
-        out._b = other
-        out._da = bd  # ∂(a·b)/∂a = b
-        out._db = ad
+        out._op_label = "*"
+        out._parent_a = self
+        out._parent_b = other
+        out._partial_a = b  # ∂(a·b)/∂a = b
+        out._partial_b_or_operands = a
         out._mark = None
         return out
     return _mul_from_table(self, other)
@@ -529,7 +523,7 @@ Value.__mul__ = _mul_values  # type: ignore[method-assign]
 # ---------------------------------------------------------------- n-ary nodes
 
 
-def _as_list(items: Any, what: str) -> list[Any]:
+def as_list(items: Any, what: str) -> list[Any]:
     """The items of a list, tuple or other ordered iterable, as a list.
 
     A dict or set is refused: iterating it gives keys or an arbitrary order,
@@ -546,81 +540,112 @@ def _datas(items: list[Any], what: str) -> list[float]:
     """Each item's data as a float: a Value's data, or the number itself."""
     try:
         return [
-            x.data if isinstance(x, Value) else x if type(x) is float else _to_float(x, what) for x in items
+            x._data if isinstance(x, Value) else x if type(x) is float else to_float(x, what) for x in items
         ]
     except (TypeError, OverflowError):
         for i, x in enumerate(items):  # again, slowly, to name the item that is wrong
             if not isinstance(x, Value):
-                _to_float(x, f"{what}[{i}]")
+                to_float(x, f"{what}[{i}]")
         raise
+
+
+def _nary_node(row: Op, items: list[Any], datas: list[float]) -> Value:
+    """An n-ary node of ``row`` over ``items`` (Values and numbers) whose data are ``datas``."""
+    data = row.forward(*datas)
+    every = row.partials[0](*datas, data)
+    value_parents = tuple([x for x in items if isinstance(x, Value)])
+    if len(value_parents) == len(items):
+        return _node(data, row.name, value_parents, _NARY, tuple(every), None)
+    # Constants are kept, as the floats they were read as, in the operands.
+    kept = tuple([x if isinstance(x, Value) else d for x, d in zip(items, datas)])
+    partials = tuple([p for x, p in zip(items, every) if isinstance(x, Value)])
+    return _node(data, row.name, value_parents, _NARY, partials, kept)
 
 
 def sum(values: Iterable[Operand]) -> Value:  # noqa: A001 - mg.sum is the API name
     """Σ values as one node, however long the list (the notes' Σ)."""
-    items = _as_list(values, "sum")
-    prev = tuple([x for x in items if isinstance(x, Value)])
-    total = _sum_in_order(_datas(items, "sum"))
-    # With constants among the items, all items are kept (in _db) so that the
-    # constants are known exactly (pictures, mg.compile), not derived from data.
-    saved = tuple(items) if len(prev) != len(items) else None
-    return _node(total, "sum", prev, _NARY, (1.0,) * len(prev), saved)
+    items = as_list(values, "sum")
+    return _nary_node(_SUM, items, _datas(items, "sum"))
 
 
-# dot's _db when its operands follow from its parents and partials (dot_operands).
-_DOT_ALL_VALUES = "all Values"  # parents: the weights, then the inputs
-_DOT_NUMBER_INPUTS = "Value weights, number inputs"  # parents: the weights; partials: the inputs
+_SUM = OPS["sum"]
+
+# dot's operands when the weights are Values and the inputs numbers (a
+# network's first layer): ∂/∂wᵢ = xᵢ, so the partials are the inputs.
+_DOT_INPUTS_ARE_PARTIALS = "the weights are the parents, the inputs their partials"
 
 
 def dot(ws: Iterable[Operand], xs: Iterable[Operand]) -> Value:
     """Σ wᵢxᵢ as one node: the notes' 總刺激 (total stimulus) of a neuron.
 
     ∂/∂wᵢ = xᵢ and ∂/∂xᵢ = wᵢ.  The parents are the Value weights, then the
-    Value inputs; the hot path of every neuron, hence list comprehensions.
+    Value inputs.  Written out rather than made by ``_nary_node``: it is the
+    hot path of every neuron, and the partials it keeps are the data it read.
     """
-    ws = _as_list(ws, "dot weights")
-    xs = _as_list(xs, "dot inputs")
+    ws = as_list(ws, "dot weights")
+    xs = as_list(xs, "dot inputs")
     if len(ws) != len(xs):
         raise ValueError(f"dot: {len(ws)} weights but {len(xs)} inputs; they must match")
     w_datas = _datas(ws, "dot weights")
     x_datas = _datas(xs, "dot inputs")
-    total = _sum_in_order(map(_mul, w_datas, x_datas))
-    prev = [w for w in ws if isinstance(w, Value)]
-    value_weights = len(prev) == len(ws)
-    partials: list[Any] = (
-        x_datas if value_weights else [x for w, x in zip(ws, x_datas) if isinstance(w, Value)]
-    )
-    x_values = [x for x in xs if isinstance(x, Value)]
-    value_inputs = len(x_values) == len(xs)
-    if x_values:
-        prev += x_values
-        partials = partials + (
-            w_datas if value_inputs else [w for x, w in zip(xs, w_datas) if isinstance(x, Value)]
-        )
-    # The operands (ws, xs) are kept for second derivatives, pictures and
-    # mg.compile (dot_operands), unless the parents and partials already say
-    # them: in a network's neurons all are Values, or the weights are and the
-    # inputs are numbers.  Not copying the lists saves ~370 bytes per 16 inputs.
-    if value_weights and value_inputs:
-        operands: Any = _DOT_ALL_VALUES
-    elif value_weights and not x_values:
-        operands = _DOT_NUMBER_INPUTS
-    else:  # numbers as the floats they were read as, like the layouts above
-        operands = (
-            tuple([w if isinstance(w, Value) else d for w, d in zip(ws, w_datas)]),
-            tuple([x if isinstance(x, Value) else d for x, d in zip(xs, x_datas)]),
-        )
-    return _node(total, "dot", tuple(prev), _NARY, tuple(partials), operands)
+    total = ops.sum_in_order(map(operator.mul, w_datas, x_datas))
+    value_ws = [w for w in ws if isinstance(w, Value)]
+    value_xs = [x for x in xs if isinstance(x, Value)]
+    if len(value_ws) == len(ws) and len(value_xs) == len(xs):  # a hidden layer's neuron
+        return _node(total, "dot", (*value_ws, *value_xs), _NARY, (*x_datas, *w_datas), None)
+    if len(value_ws) == len(ws) and not value_xs:  # a first layer's neuron
+        return _node(total, "dot", tuple(value_ws), _NARY, tuple(x_datas), _DOT_INPUTS_ARE_PARTIALS)
+    partials = [x for w, x in zip(ws, x_datas) if isinstance(w, Value)]
+    partials += [w for x, w in zip(xs, w_datas) if isinstance(x, Value)]
+    kept = [v if isinstance(v, Value) else d for v, d in zip(ws + xs, w_datas + x_datas)]
+    return _node(total, "dot", (*value_ws, *value_xs), _NARY, tuple(partials), tuple(kept))
 
 
-def dot_operands(node: Value) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
-    """The weights and inputs of a ``dot`` node: Values, and numbers as floats."""
-    parents, kept = node._a, node._db
-    if kept is _DOT_ALL_VALUES:
-        n = len(parents) // 2
-        return parents[:n], parents[n:]
-    if kept is _DOT_NUMBER_INPUTS:
-        return parents, node._da
-    return kept
+def function_from_row(row: Op) -> Callable[..., Value]:
+    """The function that makes nodes of ``row``: ``f(values)`` for an n-ary op, ``f(*xs)`` otherwise.
+
+    It takes Values and plain numbers and returns a Value.
+    """
+    name = row.name
+    if row.arity is NARY:
+
+        def nary(values: Iterable[Operand]) -> Value:
+            items = as_list(values, name)
+            if not items:
+                raise ValueError(f"{name}: the list is empty; {name} needs at least one item")
+            return _nary_node(row, items, _datas(items, name))
+
+        nary.__name__ = nary.__qualname__ = name
+        nary.__doc__ = f"{row.doc}, as one node."
+        return nary
+    arity = row.arity
+
+    def function(*xs: Operand) -> Value:
+        if len(xs) != arity:
+            raise TypeError(f"{name} takes {arity} operand{'s' if arity != 1 else ''}, got {len(xs)}")
+        items = list(xs)
+        datas = _datas(items, f"{name} operand")
+        data = row.forward(*datas)
+        value_positions = [i for i, x in enumerate(items) if isinstance(x, Value)]
+        partials = tuple([row.partials[i](*datas, data) for i in value_positions])
+        if not value_positions:
+            return Value(data)
+        if arity == 2 and len(value_positions) == 2:
+            return _node(data, name, items[0], items[1], partials[0], partials[1])
+        if len(value_positions) == 1 and arity <= 2:
+            (i,) = value_positions
+            kept = None if arity == 1 else datas[1] if i == 0 else (datas[0], items[1])
+            return _node(data, name, items[i], None, partials[0], kept)
+        kept = tuple([x if isinstance(x, Value) else d for x, d in zip(items, datas)])
+        return _node(data, name, tuple([items[i] for i in value_positions]), _NARY, partials, kept)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = f"{row.doc or name}: a new node."
+    return function
+
+
+max = function_from_row(OPS["max"])  # noqa: A001 - mg.max is the API name
+min = function_from_row(OPS["min"])  # noqa: A001 - mg.min is the API name
 
 
 # ------------------------------------------------------------ graph walking
@@ -641,12 +666,10 @@ _graph_lock = threading.RLock()
 def _walk(root: Value) -> tuple[list[Value], object]:
     """Topological order by iterative depth-first search, and the mark it left.
 
-    Call it holding ``_graph_lock``.
-
-    No recursion, so a chain of a million nodes is fine.  Visits are marked on
-    the nodes (``_mark``, 8 bytes each) rather than in a set of seen nodes.
-    The marks are fresh objects on each call, so a mark left by an earlier
-    walk (even one interrupted by an exception) never matches.
+    Call it holding ``_graph_lock``.  No recursion, so a chain of a million
+    nodes is fine.  Visits are marked on the nodes (``_mark``) rather than in a
+    set of seen nodes.  The marks are fresh objects on each call, so a mark
+    left by an earlier walk (even one interrupted by an exception) never matches.
     """
     entered, done = object(), object()
     order: list[Value] = []
@@ -658,13 +681,13 @@ def _walk(root: Value) -> tuple[list[Value], object]:
         if mark is done:
             pop()  # reached again through another consumer
             continue
-        a = node._a
+        a = node._parent_a
         if mark is entered or a is None:
             node._mark = done  # every parent is done
             emit(pop())
             continue
         node._mark = entered
-        b = node._b
+        b = node._parent_b
         if b is _NARY:
             for parent in a:
                 if parent._mark is not done:
@@ -680,9 +703,14 @@ def _walk(root: Value) -> tuple[list[Value], object]:
 def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> list[Any]:
     """∂output/∂input for each input, without touching any ``.grad``.
 
+    The reference backward loop: walk the nodes from the output back to the
+    leaves (reverse topological order, so that a node's gradient is complete
+    before it is passed on), and hand each parent its share by the chain rule.
+
     With ``create_graph=True`` the results are Values whose graph can be
-    differentiated again (second derivatives); otherwise they are floats.
-    An input that ``output`` does not depend on gets 0.
+    differentiated again (second derivatives): the local partials are then
+    computed again by the op's row on Values.  An input that ``output`` does
+    not depend on gets 0.
     """
     if not isinstance(output, Value):
         raise TypeError(f"grad: output must be a Value, got {type(output).__name__}")
@@ -692,14 +720,15 @@ def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> 
             raise TypeError(f"grad: inputs[{i}] must be a Value, got {type(x).__name__}")
     wanted = set(inputs)
     found: dict[Value, Any] = {}
-    pending: dict[Value, Any] = {output: 1.0}
+    pending: dict[Value, Any] = {output: 1.0}  # ∂output/∂node, complete once the node is reached
     with _set_mode(record=True) if create_graph else no_grad():
         for node in reversed(toposort(output)):
             g = pending.pop(node)
             if node in wanted:
                 found[node] = g
-            partials = _value_partials(node) if create_graph else node._partials
-            for parent, partial in zip(node._prev, partials):
+            partials = _partials_on_values(node) if create_graph else local_partials(node)
+            for parent, partial in zip(parents(node), partials):
+                # chain rule: ∂output/∂parent += ∂node/∂parent × ∂output/∂node
                 pending[parent] = pending.get(parent, 0.0) + partial * g
     results = [found.get(x, 0.0) for x in inputs]
     if create_graph:
@@ -707,40 +736,19 @@ def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> 
     return results
 
 
-def _value_partials(node: Value) -> tuple[Any, ...]:
-    """The node's local partials as Values of its parents, for create_graph."""
-    prev, op = node._prev, node.op
-    if op in UNARY:
-        return UNARY[op].all_partials(prev[0], node)
-    if op in BINARY:
-        row = BINARY[op]
-        a, b = binary_operands(node)
-        if len(prev) == 2:
-            return row.all_partials(a, b, node)
-        return (row.partials[0 if a is prev[0] else 1](a, b, node),)
-    if op == "dot":
-        ws, xs = dot_operands(node)
-        return tuple(
-            [x for w, x in zip(ws, xs) if isinstance(w, Value)]
-            + [w for w, x in zip(ws, xs) if isinstance(x, Value)]
-        )
-    return node._partials  # sum (constant partials) or a leaf (none)
-
-
-def binary_operands(node: Value) -> tuple[Any, Any]:
-    """The two operands of a binary node in order: Values, or the constant as a float."""
-    a, b, db = node._a, node._b, node._db
-    if b is not None:
-        return a, b
-    if isinstance(db, tuple):
-        position, c = db
-    else:  # linear in a: x + c, x * c, x / c; and x − c (∂ = 1) or c − x (∂ = −1)
-        c, position = db, 0 if node.op == "-" and node._da < 0.0 else 1
-    return (a, c) if position == 1 else (c, a)
+def _partials_on_values(node: Value) -> tuple[Any, ...]:
+    """The node's local partials by its row, on its operands (Values): differentiable again."""
+    if node._parent_a is None:
+        return ()
+    row, xs = ops.row(node.op), operands(node)
+    every = row.all_partials(*xs, node)
+    return tuple([p for x, p in zip(xs, every) if isinstance(x, Value)])
 
 
 def zero_grad(values: Iterable[Value]) -> None:
     """Set ``grad`` to 0.0 on every Value of the list."""
+    if isinstance(values, Value) or not isinstance(values, Iterable):
+        raise TypeError(f"zero_grad: expected a list of Values, got {type(values).__name__}")
     for i, v in enumerate(values):
         if not isinstance(v, Value):
             raise TypeError(f"zero_grad: item {i} is a {type(v).__name__}, not a Value")
@@ -750,13 +758,14 @@ def zero_grad(values: Iterable[Value]) -> None:
 # ------------------------------------------------------------ anomaly checks
 
 
-def _check_finite(node: Value) -> None:
-    if not math.isfinite(node.data):
-        what = f"operation {node.op!r}" if node.op else "a leaf Value"
-        operands = ", ".join(repr(p.data) for p in node._prev)
+def _check_finite(node: Value, op: str, inputs: tuple[Any, ...] = ()) -> None:
+    """Raise if the new node's value is not finite, naming the op that made it (even in no_grad)."""
+    if not math.isfinite(node._data):
+        what = f"operation {op!r}" if op else "a leaf Value"
+        shown = ", ".join(repr(p._data) for p in inputs)
         raise FloatingPointError(
-            f"detect_anomaly: {what} produced the non-finite value {node.data!r}"
-            + (f" from operands ({operands})" if operands else "")
+            f"detect_anomaly: {what} produced the non-finite value {node._data!r}"
+            + (f" from operands ({shown})" if shown else "")
         )
 
 
@@ -764,17 +773,19 @@ def _check_gradients(node: Value, g: float) -> None:
     if not math.isfinite(g):
         raise FloatingPointError(
             f"detect_anomaly: the gradient reaching {node.op or 'leaf'!r} node "
-            f"(data={node.data!r}) is {g!r}"
+            f"(data={node._data!r}) is {g!r}"
         )
-    for i, (parent, partial) in enumerate(zip(node._prev, node._partials)):
+    for i, (parent, partial) in enumerate(zip(parents(node), local_partials(node))):
         if not math.isfinite(partial * g):
             raise FloatingPointError(
                 f"detect_anomaly: the backward of operation {node.op!r} produced the "
-                f"non-finite gradient {partial * g!r} for its operand {i} (data={parent.data!r})"
+                f"non-finite gradient {partial * g!r} for its operand {i} (data={parent._data!r})"
             )
 
 
 __all__ = [
     "Value", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
-    "sum", "dot", "toposort", "grad", "zero_grad", "ops",
+    "sum", "dot", "max", "min", "toposort", "grad", "zero_grad", "ops",
+    "parents", "local_partials", "operands", "to_float", "short_repr", "as_list", "function_from_row",
+    "methods_from_row",
 ]

@@ -4,8 +4,9 @@
     out = f.evaluate({"x": Value(1.0), "w": Value(-2.0), "b": Value(0.5)})
 
 Allowed: numbers, names, ``+ - * / **``, unary minus (and plus), and calls of
-the engine's one-argument functions (``exp log sqrt relu sigmoid tanh
-gaussian abs``).  Anything else raises ``FormulaError`` with a one-line
+the functions that the op table offers to formulas (``FUNCTIONS``: ``exp log
+sqrt relu sigmoid tanh gaussian abs sin cos`` of one argument, ``max min`` of
+one or more).  Anything else raises ``FormulaError`` with a one-line
 message that quotes the part of the formula that is not allowed.
 """
 
@@ -19,19 +20,29 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .engine import Value
-from .ops import UNARY
+from . import engine
+from .engine import Value, grad
+from .ops import NARY, OPS, Op
 
-__all__ = ["FormulaError", "Formula", "parse", "parse_number", "parse_assignments", "FUNCTIONS"]
+__all__ = ["FormulaError", "Formula", "Kink", "parse", "parse_number", "parse_assignments", "FUNCTIONS"]
 
 MAX_LENGTH = 500  # characters: a formula is typed by hand, and the limit bounds every cost below
 MAX_DEPTH = 200  # nesting of the syntax tree (a chain a+b+c+... nests too); evaluation recurses this deep
 
-# The engine's one-argument functions, by the name used in formulas: every unary
-# row of the op table (a new row is usable at once), but neg, which is unary minus.
-FUNCTIONS: dict[str, Callable[[Value], Value]] = {
-    name: getattr(Value, "__abs__" if name == "abs" else name) for name in UNARY if name != "neg"
-}
+
+
+def _function(row: Op) -> Callable[..., Value]:
+    """The row as a function of its arguments' Values (an n-ary op takes them as its list)."""
+    if row.arity is NARY:
+        nary = getattr(engine, row.python_name)
+        return lambda *xs: nary(list(xs))
+    return getattr(Value, row.python_name)  # type: ignore[no-any-return]
+
+
+# The functions formulas may call, by name: every row of the op table that
+# offers itself to formulas (``Op.formula``), so a new row is usable at once.
+FUNCTIONS: dict[str, Callable[..., Value]] = {r.formula: _function(r) for r in OPS.values() if r.formula}
+_ARITY: dict[str, int | None] = {r.formula: r.arity for r in OPS.values() if r.formula}
 
 _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Add: lambda a, b: a + b,
@@ -74,7 +85,21 @@ _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 
 class FormulaError(ValueError):
-    """A formula or a value that cannot be used; the message is one line."""
+    """A formula or a value that cannot be used; the message is one line.
+
+    ``source`` and ``column`` (1-based, in characters) say where in the formula
+    the problem is, when it is at one place (the message says the column too).
+    """
+
+    def __init__(self, message: str, source: str | None = None, column: int | None = None) -> None:
+        super().__init__(message)
+        self.source = source
+        self.column = column
+
+
+def _char_column(source: str, byte_offset: int) -> int:
+    """ast counts columns in UTF-8 bytes; people count characters (權重 is 2, not 6)."""
+    return len(source.encode()[:byte_offset].decode(errors="replace")) + 1
 
 
 def _clip(text: str, limit: int = 40) -> str:
@@ -96,7 +121,8 @@ class Formula:
         Parts made of numbers only are folded into constants (as ``x * 2`` keeps
         2 as a constant), so they are not nodes of the graph.  Engine errors
         (log of a negative number, overflow, ...) become ``FormulaError``
-        naming the part of the formula that raised.
+        naming the part of the formula that raised, and so does a part whose
+        value leaves the float range (``x * 1e308 * 10`` at x = 1).
         """
         missing = [n for n in self.names if n not in values]
         if missing:
@@ -115,7 +141,21 @@ class Formula:
         if isinstance(node, ast.Constant):
             return node.value  # a float, checked in parse()
         if isinstance(node, ast.Name):
-            return values[node.id]
+            value = values[node.id]
+            if not math.isfinite(value.data if isinstance(value, Value) else value):
+                raise FormulaError(f"{node.id} = {value}: a formula is evaluated at finite numbers")
+            return value
+        result = self._apply(node, values)
+        data = result.data if isinstance(result, Value) else result
+        if not math.isfinite(data):
+            # Its operands were finite (or the part below would have said so): this part overflowed.
+            part = ast.get_source_segment(self.source, node) or ast.unparse(node)
+            raise FormulaError(f"in {_clip(part)!r}: the value {data} is beyond the float range "
+                               "at this point")
+        return result
+
+    def _apply(self, node: ast.expr, values: Mapping[str, Any]) -> Any:
+        """One operator or function call of the formula, on its evaluated operands."""
         try:
             if isinstance(node, ast.BinOp):
                 a, b = self._eval(node.left, values), self._eval(node.right, values)
@@ -128,16 +168,74 @@ class Formula:
                 return _UNARY[type(node.op)](self._eval(node.operand, values))
             if isinstance(node, ast.Call):
                 assert isinstance(node.func, ast.Name)
-                arg = self._eval(node.args[0], values)
-                if isinstance(arg, Value):
-                    return FUNCTIONS[node.func.id](arg)
-                return FUNCTIONS[node.func.id](Value(arg)).data
+                args = [self._eval(a, values) for a in node.args]
+                if any(isinstance(a, Value) for a in args):
+                    return FUNCTIONS[node.func.id](*args)
+                return FUNCTIONS[node.func.id](*[Value(a) for a in args]).data
         except (ValueError, ZeroDivisionError, OverflowError) as e:
             if isinstance(e, FormulaError):
                 raise
             part = ast.get_source_segment(self.source, node) or ast.unparse(node)
             raise FormulaError(f"in {_clip(part)!r}: {e}") from None
         raise AssertionError(f"unchecked node {type(node).__name__}")  # parse() lets no other node through
+
+
+    def kinks(self, values: Mapping[str, float], step: float) -> list[Kink]:
+        """The function calls that sit at (or within ``step`` of) a kink at these values.
+
+        A kink (不可微點) is a point where a function's one-sided derivatives
+        differ, as relu and abs at 0: there a central difference measures
+        neither side, so it cannot check backward.  Found from each call's own
+        function, by the jump of its derivative across the point; a jump that
+        does not shrink with the step is a kink, a smooth bend's does.
+        """
+        found = []
+        stack = [self.tree]
+        while stack:
+            node = stack.pop()
+            stack.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr))
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and len(node.args) == 1):
+                continue
+            function = FUNCTIONS.get(node.func.id)
+            if function is None:
+                continue
+            at = self._eval(node.args[0], values)
+            at = at.data if isinstance(at, Value) else at
+            wide, narrow = _slopes(function, at, step), _slopes(function, at, step / 8)
+            if wide is None or narrow is None:
+                continue
+            jump_wide, jump_narrow = wide[1] - wide[0], narrow[1] - narrow[0]
+            scale = 1.0 + abs(narrow[0]) + abs(narrow[1])
+            if abs(jump_wide) > 1e-9 * scale and abs(jump_narrow) > 0.5 * abs(jump_wide):
+                part = ast.get_source_segment(self.source, node) or ast.unparse(node)
+                found.append(Kink(_clip(part), node.func.id, at, narrow[0], narrow[1]))
+        return found
+
+
+@dataclass(frozen=True)
+class Kink:
+    """A call ``part`` of ``function`` at ``at``, where its slope jumps from ``left`` to ``right``."""
+
+    part: str
+    function: str
+    at: float
+    left: float
+    right: float
+
+
+def _slopes(function: Callable[[Value], Value], at: float, h: float) -> tuple[float, float] | None:
+    """The function's derivative a step ``h`` left and right of ``at``; None outside its domain."""
+    slopes = []
+    for x in (at - h, at + h):
+        leaf = Value(x)
+        try:
+            (slope,) = grad(function(leaf), [leaf])
+        except (ValueError, ZeroDivisionError, OverflowError):
+            return None
+        if not math.isfinite(slope):
+            return None
+        slopes.append(float(slope))
+    return slopes[0], slopes[1]
 
 
 def parse(source: str) -> Formula:
@@ -153,8 +251,7 @@ def parse(source: str) -> Formula:
     try:
         tree = ast.parse(source, mode="eval").body
     except SyntaxError as e:
-        where = f" at column {e.offset}" if e.offset else ""
-        raise FormulaError(f"not a formula{where}: {e.msg}") from None
+        raise _syntax_error(source, e) from None
     except (ValueError, RecursionError, MemoryError) as e:  # null bytes; pathological nesting
         raise FormulaError(f"not a formula: {_clip(str(e)) or type(e).__name__}") from None
     names: dict[str, int] = {}
@@ -171,21 +268,48 @@ def parse(source: str) -> Formula:
     return Formula(source, tree, tuple(sorted(names, key=names.__getitem__)))
 
 
+_OPERATOR_SYMBOLS: dict[type[ast.operator], str] = {
+    ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", ast.LShift: "<<",
+    ast.RShift: ">>", ast.BitOr: "|", ast.BitAnd: "&", ast.BitXor: "^",
+}
+
+
+def _syntax_error(source: str, e: SyntaxError) -> FormulaError:
+    """Python's SyntaxError in a formula's terms, with the column it points at."""
+    offset = e.offset or 0  # in characters, 1-based; 0 when the text ended too early
+    if (offset < 1 or offset > len(source)) and e.msg != "invalid syntax":
+        return FormulaError(f"not a formula: {_clip(e.msg)}")  # e.g. a null byte
+    if offset < 1 or offset > len(source):
+        last = source.rstrip()[-1:]
+        what = f"nothing follows {last!r}" if last in "+-*/(" else "the formula ends too early"
+        return FormulaError(f"not a formula: {what} at column {len(source) + 1}", source, len(source) + 1)
+    message = e.msg
+    if message == "invalid syntax":
+        message = f"invalid syntax at {source[offset - 1]!r}"
+    return FormulaError(f"not a formula: {message} at column {offset}", source, offset)
+
+
 def _check_node(node: ast.expr, source: str, names: dict[str, int]) -> list[ast.expr]:
     """Check one node; return the children to check next.  Records variable names."""
 
-    def refuse(what: str, at: ast.expr = node) -> FormulaError:
+    def refuse(what: str, at: ast.expr = node, column: int | None = None) -> FormulaError:
         part = ast.get_source_segment(source, at) or ast.unparse(at)
-        # ast counts columns in UTF-8 bytes; people count characters (權重 is 2, not 6)
-        line = source.splitlines()[at.lineno - 1] if source.strip() else ""
-        column = len(line.encode()[: at.col_offset].decode(errors="replace")) + 1
-        return FormulaError(f"{what} at column {column}: {_clip(part)!r}")
+        if column is None:
+            column = _char_column(source, at.col_offset)  # one line: parse() joined the lines
+        return FormulaError(f"{what} at column {column}: {_clip(part)!r}", source, column)
 
     if isinstance(node, ast.BinOp):
         if type(node.op) not in _BINARY:
-            symbol = {ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", ast.LShift: "<<",
-                      ast.RShift: ">>", ast.BitOr: "|", ast.BitAnd: "&", ast.BitXor: "^"}
-            raise refuse(f"the operator {symbol.get(type(node.op), type(node.op).__name__)} is not allowed")
+            symbol = _OPERATOR_SYMBOLS.get(type(node.op), type(node.op).__name__)
+            # Point at the operator itself: it stands between the operands (after any ')').
+            between = source.encode()[node.left.end_col_offset or 0 : node.right.col_offset].decode()
+            at = (node.left.end_col_offset or 0) + len(between[: max(between.find(symbol), 0)].encode())
+            hint = ""
+            if isinstance(node.op, ast.BitXor):
+                left = ast.get_source_segment(source, node.left) or ast.unparse(node.left)
+                right = ast.get_source_segment(source, node.right) or ast.unparse(node.right)
+                hint = f" (powers are written **: {_clip(left, 20)}**{_clip(right, 20)})"
+            raise refuse(f"the operator {symbol} is not allowed{hint}", column=_char_column(source, at))
         return [node.left, node.right]
     if isinstance(node, ast.UnaryOp):
         if type(node.op) not in _UNARY:
@@ -200,6 +324,8 @@ def _check_node(node: ast.expr, source: str, names: dict[str, int]) -> list[ast.
             node.value = float(value)  # ints too: Python's int ** int would not overflow, it would hang
         except OverflowError:
             raise refuse("a number too large for a float") from None
+        if not math.isfinite(node.value):  # 1e999 reads as inf
+            raise refuse("a number beyond the float range") from None
         return []
     if isinstance(node, ast.Name):
         if node.id in FUNCTIONS:
@@ -215,9 +341,12 @@ def _check_node(node: ast.expr, source: str, names: dict[str, int]) -> list[ast.
             raise refuse("only a function name can be called")
         if node.func.id not in FUNCTIONS:
             raise refuse(f"unknown function {node.func.id!r} (known: {', '.join(FUNCTIONS)})")
-        if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
+        if _ARITY[node.func.id] is NARY:
+            if node.keywords or not node.args or any(isinstance(a, ast.Starred) for a in node.args):
+                raise refuse(f"{node.func.id}() takes one or more arguments, such as {node.func.id}(0, x)")
+        elif node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
             raise refuse(f"{node.func.id}() takes exactly one argument")
-        return [node.args[0]]  # the function's name is not a variable
+        return list(node.args)  # the function's name is not a variable
     raise refuse(f"{_KINDS.get(type(node), type(node).__name__)} is not allowed")
 
 

@@ -2,21 +2,23 @@
 
 Everything here is a composite of engine ops, so gradients (and second
 derivatives) come from the op table.  Softmax-like functions subtract the
-largest score as a plain float first: the shift leaves the result and its
-gradient unchanged and keeps exp() from overflowing.
+largest score first, as the graph op ``mg.max`` (so ``mg.compile`` computes
+the shift per row): the shift leaves the result and its gradient unchanged
+and keeps exp() from overflowing.
 """
 
 from __future__ import annotations
 
 import numbers
+import reprlib
 from collections.abc import Sequence
 from typing import Any
 
 from . import engine
-from .engine import Value, _to_float
+from .engine import Value, to_float
 
 __all__ = [
-    "relu", "sigmoid", "tanh", "gaussian", "exp", "log",
+    "relu", "sigmoid", "tanh", "gaussian", "exp", "log", "sin", "cos",
     "logsumexp", "softmax", "log_softmax", "mse_loss", "cross_entropy",
 ]
 
@@ -55,13 +57,26 @@ def log(x: Any) -> Value:
     return _value(x).log()
 
 
+def sin(x: Any) -> Value:
+    """Sine (radians)."""
+    return _value(x).sin()
+
+
+def cos(x: Any) -> Value:
+    """Cosine (radians)."""
+    return _value(x).cos()
+
+
 # ------------------------------------------------------------------ softmax
 
 
 def _scores(xs: Any, name: str) -> list[Value]:
-    if isinstance(xs, (Value, numbers.Number, str, bytes)) or not hasattr(xs, "__iter__"):
+    if getattr(xs, "ndim", None) == 0:
+        raise TypeError(f"{name}: expected a list of scores, got a 0-d array (one number)")
+    if isinstance(xs, (Value, numbers.Number)):
         raise TypeError(f"{name}: expected a list of scores, got {type(xs).__name__}")
-    values = [_value(x) for x in xs]
+    # The check mg.sum and mg.dot make: a dict or set has no order to give the scores.
+    values = [_value(x) for x in engine.as_list(xs, f"{name} scores")]
     if not values:
         raise ValueError(f"{name}: the list of scores is empty")
     return values
@@ -74,14 +89,14 @@ def logsumexp(xs: Sequence[Any]) -> Value:
 
 
 def _logsumexp(values: list[Value]) -> Value:
-    shift = max(v.data for v in values)  # a float: the shift is not differentiated
+    shift = engine.max(values)  # its gradient cancels: ∂/∂shift = 1 − Σ softmax = 0
     return engine.sum([(v - shift).exp() for v in values]).log() + shift
 
 
 def softmax(xs: Sequence[Any]) -> list[Value]:
     """e^(xᵢ) / Σⱼ e^(xⱼ): scores to probabilities that keep their order and sum to 1."""
     values = _scores(xs, "softmax")
-    shift = max(v.data for v in values)
+    shift = engine.max(values)  # the shift's gradient cancels
     exps = [(v - shift).exp() for v in values]
     total = engine.sum(exps)
     return [e / total for e in exps]
@@ -99,13 +114,14 @@ def log_softmax(xs: Sequence[Any]) -> list[Value]:
 _REDUCTIONS = ("mean", "sum", "half")
 
 
+def _is_number(x: Any) -> bool:
+    """One number (a 0-d numpy array is one), as opposed to a list of them."""
+    return isinstance(x, (Value, numbers.Number)) or getattr(x, "ndim", None) == 0
+
+
 def _is_row(x: Any) -> bool:
     """A sample given as a list of outputs (vector output) rather than one number."""
-    return (
-        not isinstance(x, (Value, numbers.Number, str, bytes))
-        and hasattr(x, "__len__")
-        and getattr(x, "ndim", 1) != 0  # a 0-d numpy array is one number
-    )
+    return not _is_number(x) and not isinstance(x, (str, bytes)) and hasattr(x, "__iter__")
 
 
 def mse_loss(preds: Any, targets: Any, reduction: str = "mean") -> Value:
@@ -135,7 +151,14 @@ def mse_loss(preds: Any, targets: Any, reduction: str = "mean") -> Value:
         if not p_row:
             raise ValueError(f"mse_loss: sample {i} is empty (no outputs)")
         for p, t in zip(p_row, t_row):
-            squares.append((_operand(p, "preds", i) - _operand(t, "targets", i)) ** 2)
+            p, t = _operand(p, "preds", i), _operand(t, "targets", i)
+            try:
+                squares.append((p - t) ** 2)
+            except OverflowError:
+                raise OverflowError(
+                    f"mse_loss: the squared error of sample {i} overflows a float: "
+                    f"prediction {float(p):g}, target {float(t):g}"
+                ) from None
     total = engine.sum(squares)
     if reduction == "sum":
         return total
@@ -145,10 +168,12 @@ def mse_loss(preds: Any, targets: Any, reduction: str = "mean") -> Value:
 
 
 def _as_rows(xs: Any, name: str) -> list[list[Any]]:
-    """Samples as rows: a scalar-output list becomes rows of one element."""
-    if not _is_row(xs):  # one sample with one output
-        xs = [xs]
-    rows = [list(x) if _is_row(x) else [x] for x in xs]
+    """Samples as rows: a scalar-output list becomes rows of one element.
+
+    A generator is read once; a dict or set is refused, as by mg.sum.
+    """
+    items = [xs] if _is_number(xs) else engine.as_list(xs, f"mse_loss {name}")
+    rows = [engine.as_list(x, f"mse_loss {name}[{i}]") if _is_row(x) else [x] for i, x in enumerate(items)]
     if not rows:
         raise ValueError(f"mse_loss: {name} is empty")
     return rows
@@ -157,7 +182,7 @@ def _as_rows(xs: Any, name: str) -> list[list[Any]]:
 def _operand(x: Any, name: str, i: int) -> Any:
     if isinstance(x, Value):
         return x
-    return _to_float(x, f"mse_loss: {name}[{i}]")
+    return to_float(x, f"mse_loss: {name}[{i}]")
 
 
 def cross_entropy(logits: Any, target: Any) -> Value:
@@ -168,11 +193,16 @@ def cross_entropy(logits: Any, target: Any) -> Value:
     logits[target], which stays finite for every finite input.
     """
     if _is_row(target):
-        rows = list(logits) if _is_row(logits) else []
-        targets = list(target)
+        targets = engine.as_list(target, "cross_entropy targets")
+        rows = engine.as_list(logits, "cross_entropy logits") if _is_row(logits) else []
         if not targets:
             raise ValueError("cross_entropy: the batch is empty")
-        if len(rows) != len(targets) or not all(_is_row(r) for r in rows):
+        if not all(_is_row(r) for r in rows):
+            raise ValueError(
+                f"cross_entropy: a list of {len(targets)} targets is a batch and needs one list of logits "
+                f"per sample, but logits is one list of scores; for one sample, pass one int target"
+            )
+        if len(rows) != len(targets):
             raise ValueError(
                 f"cross_entropy: a batch needs one list of logits per target; "
                 f"got {len(targets)} targets and {len(rows)} logit lists"
@@ -186,12 +216,13 @@ def _one_cross_entropy(logits: Any, target: Any) -> Value:
     values = _scores(logits, "cross_entropy")
     if isinstance(target, bool) or not isinstance(target, numbers.Integral):
         raise TypeError(
-            f"cross_entropy: the target must be an int class index, got {type(target).__name__} {target!r}"
+            f"cross_entropy: the target must be an int class index, got {type(target).__name__} "
+            f"{reprlib.repr(target)}"
         )
     index = int(target)
     if not 0 <= index < len(values):
         raise IndexError(
-            f"cross_entropy: target class {target} is out of range for {len(values)} classes "
+            f"cross_entropy: target class {reprlib.repr(index)} is out of range for {len(values)} classes "
             f"(0 to {len(values) - 1})"
         )
     return _logsumexp(values) - values[index]

@@ -11,14 +11,14 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .engine import Value, _to_float, enable_grad, grad
+from .engine import Value, to_float, enable_grad, grad
 
-__all__ = ["numerical_grad", "gradcheck", "close", "check_tolerances"]
+__all__ = ["numerical_grad", "gradcheck", "close", "check_tolerances", "check_eps", "as_floats"]
 
 
-def _floats(inputs: Sequence[Any]) -> list[float]:
+def as_floats(inputs: Sequence[Any]) -> list[float]:
     """The inputs as floats; a Value gives its data (and is never modified)."""
-    return [x.data if isinstance(x, Value) else _to_float(x, f"inputs[{i}]") for i, x in enumerate(inputs)]
+    return [x.data if isinstance(x, Value) else to_float(x, f"inputs[{i}]") for i, x in enumerate(inputs)]
 
 
 def _evaluate(fn: Callable[..., Any], xs: list[float]) -> float:
@@ -28,11 +28,11 @@ def _evaluate(fn: Callable[..., Any], xs: list[float]) -> float:
         out = fn(*[Value(x) for x in xs])
     if isinstance(out, Value):
         return out.data
-    return _to_float(out, "the result of fn")
+    return to_float(out, "the result of fn")
 
 
-def _check_eps(eps: float) -> float:
-    eps = _to_float(eps, "eps")
+def check_eps(eps: float) -> float:
+    eps = to_float(eps, "eps")
     if not eps > 0.0 or math.isinf(eps):
         raise ValueError(f"eps must be a positive finite number, got {eps!r}")
     return eps
@@ -41,7 +41,7 @@ def _check_eps(eps: float) -> float:
 def check_tolerances(atol: float, rtol: float) -> None:
     """ValueError unless atol and rtol are finite numbers >= 0 (NaN is refused)."""
     for name, tol in (("atol", atol), ("rtol", rtol)):
-        if not 0.0 <= _to_float(tol, name) < math.inf:
+        if not 0.0 <= to_float(tol, name) < math.inf:
             raise ValueError(f"{name} must be a finite number >= 0, got {tol!r}")
 
 
@@ -55,8 +55,8 @@ def numerical_grad(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1
 
     ``fn(*values)`` takes one Value per input and returns a Value.
     """
-    eps = _check_eps(eps)
-    xs = _floats(inputs)
+    eps = check_eps(eps)
+    xs = as_floats(inputs)
     result = []
     for i in range(len(xs)):
         up, down = list(xs), list(xs)
@@ -81,7 +81,7 @@ def gradcheck(
     with recording on, even inside ``no_grad``, so it may call ``mg.grad`` itself.
     """
     check_tolerances(atol, rtol)
-    xs = _floats(inputs)
+    xs = as_floats(inputs)
     numeric = numerical_grad(fn, xs, eps)
     values = [Value(x) for x in xs]
     with enable_grad():

@@ -12,24 +12,24 @@ public attributes in the order they were set, so a network's parameters have
 stable dotted names ("layers.0.neurons.1.w.0") and come out layer by layer,
 neuron by neuron, weights then bias, as in micrograd.
 
-Models are saved as JSON (never pickle): a format version and the
-architecture beside the numbers.  Loading checks everything before it assigns
-anything, and refuses a bad file or dict with a ``StateDictError`` that lists
-every problem found; the model is then left unchanged.
+Models are saved as JSON files (``micrograd_tw.model_files``); a bad file or
+state dict is refused with a ``StateDictError`` listing every problem, and the
+model is then left unchanged.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import numbers
 import os
 import random
-import re
+import reprlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Union
 
-from .engine import Value, _short, dot
+from . import engine, model_files
+from .engine import Value, dot
+from .model_files import StateDictError
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "StateDictError", "ACTIVATIONS"]
 
@@ -43,25 +43,6 @@ ACTIVATIONS: dict[str, Callable[[Value], Value] | None] = {
     "gaussian": Value.gaussian,
     "linear": None,
 }
-
-FORMAT = "micrograd_tw.nn"
-FORMAT_VERSION = 1
-MAX_FILE_BYTES = 50 * 1024 * 1024  # a model file larger than this is refused unread
-MAX_DEPTH = 20  # our files nest 3 deep; deeper JSON is refused before it is parsed
-_MAX_LISTED = 20  # problems spelled out in an error message; all are kept in .problems
-
-
-class StateDictError(ValueError):
-    """A model file or state dict was refused; ``problems`` lists everything wrong with it."""
-
-    def __init__(self, what: str, problems: list[str]) -> None:
-        self.problems = list(problems)
-        shown = [f"  - {p}" for p in problems[:_MAX_LISTED]]
-        if len(problems) > _MAX_LISTED:
-            shown.append(f"  ... and {len(problems) - _MAX_LISTED} more")
-        count = "1 problem" if len(problems) == 1 else f"{len(problems)} problems"
-        super().__init__(f"{what}: {count}; the model is unchanged\n" + "\n".join(shown))
-
 
 # ------------------------------------------------------------------ Module
 
@@ -96,7 +77,7 @@ class Module:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(parameters={len(self.parameters())})"
 
-    # ---- state dicts
+    # ---- state dicts and files (micrograd_tw.model_files)
 
     def state_dict(self) -> dict[str, float]:
         """Parameter name -> value (a float), in parameter order."""
@@ -116,44 +97,20 @@ class Module:
             problems.append(f"expected a dict of parameter name -> number, got {type(state).__name__}")
             values = {}
         else:
-            values = _check_parameters(state, list(named), problems)
+            values = model_files.check_parameters(state, list(named), problems)
         if problems:
             raise StateDictError(f"load_state_dict into {self!r}", problems)
         for name, p in named.items():
             p.data = values[name]
 
-    # ---- files
-
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the model to a JSON file: format version, architecture, parameters.
 
-        The file is written next to ``path`` and then moved over it, so an
-        interrupted save never leaves a half-written model behind.
+        The file is replaced atomically (``model_files.write``): a reader, a
+        crash or a second ``save`` to the same path at the same time never
+        leaves a half-written model behind.
         """
-        state = self.state_dict()
-        bad = [name for name, x in state.items() if not math.isfinite(x)]
-        if bad:
-            raise ValueError(
-                f"save: {len(bad)} parameter(s) are not finite and could not be loaded back: "
-                + ", ".join(f"{n} = {state[n]!r}" for n in bad[:_MAX_LISTED])
-            )
-        document = {
-            "format": FORMAT,
-            "version": FORMAT_VERSION,
-            "architecture": self.architecture(),
-            "parameters": state,
-        }
-        text = json.dumps(document, indent=1, allow_nan=False)  # floats round-trip exactly
-        path = os.fspath(path)
-        tmp = f"{path}.tmp"
-        f = open(tmp, "w", encoding="utf-8")  # closed below; removed if anything fails
-        try:
-            with f:
-                f.write(text + "\n")
-            os.replace(tmp, path)
-        except BaseException:
-            os.remove(tmp)
-            raise
+        model_files.write(path, self.architecture(), self.state_dict())
 
     def load(self, path: str | os.PathLike[str]) -> None:
         """Set the parameters from a file written by ``save`` (in place).
@@ -163,13 +120,18 @@ class Module:
         duplicate keys, NaN/Infinity/1e999, or a bool or string as a weight are
         all refused with a ``StateDictError`` listing every problem, and the
         model is left unchanged.  Never unpickles, never evaluates.
+
+        Memory stays within a few times the file's size, and a file far larger
+        than this model's own is refused unread (``model_files.read`` has the
+        measured figures).
         """
-        path = os.fspath(path)
-        checked = _read_model_file(path, self)
-        if isinstance(checked, list):
-            raise StateDictError(f"cannot load {path!r} into {self!r}", checked)
-        for name, p in self.named_parameters():
-            p.data = checked[name]
+        named = dict(self.named_parameters())
+        try:
+            values = model_files.read(path, self.architecture(), list(named))
+        except StateDictError as e:
+            raise StateDictError(f"cannot load {os.fspath(path)!r} into {self!r}", e.problems) from None
+        for name, p in named.items():
+            p.data = values[name]
 
 
 def _walk(attr: Any, name: str) -> Iterator[tuple[str, Value]]:
@@ -182,214 +144,107 @@ def _walk(attr: Any, name: str) -> Iterator[tuple[str, Value]]:
             yield from _walk(item, f"{name}.{i}")
 
 
-# ---------------------------------------------------------- checking numbers
-
-
-class _Refused:
-    """Stands in for a JSON number that must be refused, so every one can be listed."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-
-def _check_parameters(state: Mapping[Any, Any], names: list[str], problems: list[str]) -> dict[str, float]:
-    """The values for ``names`` as floats; every problem found is appended to ``problems``."""
-    expected = set(names)
-    missing = [n for n in names if n not in state]
-    unexpected = [k for k in state if k not in expected]
-    if missing:
-        problems.append(f"missing {len(missing)} parameter(s): {_names(missing)}")
-    if unexpected:
-        problems.append(f"unexpected {len(unexpected)} key(s): {_names(unexpected)}")
-    values: dict[str, float] = {}
-    for name in names:
-        if name not in state:
-            continue
-        x = state[name]
-        if isinstance(x, _Refused):
-            problems.append(f"{name}: {x.text} is not a finite number")
-        elif isinstance(x, bool) or not isinstance(x, numbers.Real):
-            problems.append(f"{name}: expected a number, got {type(x).__name__} {_short(x)}")
-        else:
-            try:
-                f = float(x)
-            except (OverflowError, ValueError, TypeError):
-                problems.append(f"{name}: {_short(x)} is not representable as a float")
-                continue
-            if math.isfinite(f):
-                values[name] = f
-            else:
-                problems.append(f"{name}: {f!r} is not a finite number")
-    return values
-
-
-def _names(keys: list[Any], limit: int = 8) -> str:
-    shown = ", ".join(_short(k) for k in keys[:limit])
-    return shown + (f", ... ({len(keys) - limit} more)" if len(keys) > limit else "")
-
-
-# ------------------------------------------------------------ reading files
-
-# A JSON string, or an unterminated one running to the end.  Every quote starts a
-# match, so the scan is linear (a pattern that can fail from a quote is quadratic
-# on text such as  "\"\"\"... ).
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.DOTALL)
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
-_CHUNK = 1 << 22
-
-
-def _depth(text: str) -> int:
-    """The deepest bracket nesting of a JSON text, brackets inside strings ignored.
-
-    Measured before parsing, so that a hostile file cannot exhaust the parser's
-    stack; numpy keeps it fast on the largest files allowed.
-    """
-    import numpy as np  # here, not at the top: `import micrograd_tw` does not load numpy
-
-    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text)).encode("ascii")
-    codes = np.frombuffer(brackets, dtype=np.uint8)
-    deepest = level = 0
-    for start in range(0, len(codes), _CHUNK):
-        chunk = codes[start : start + _CHUNK]
-        steps = np.where((chunk == ord("[")) | (chunk == ord("{")), 1, -1).astype(np.int64)
-        levels = np.cumsum(steps) + level
-        deepest = max(deepest, int(levels.max()))
-        level = int(levels[-1])
-    return deepest
-
-
-def _parse(text: str, problems: list[str]) -> Any:
-    """json.loads that records duplicate keys and refuses NaN, Infinity and overflow."""
-
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        obj: dict[str, Any] = {}
-        for key, value in items:
-            if key in obj:
-                problems.append(f"duplicate key {_short(key)}")
-            obj[key] = value
-        return obj
-
-    def parse_float(s: str) -> Any:
-        f = float(s)
-        return f if math.isfinite(f) else _Refused(s if len(s) <= 40 else s[:37] + "...")  # 1e999 is inf
-
-    return json.loads(
-        text,
-        object_pairs_hook=pairs,
-        parse_float=parse_float,
-        parse_constant=_Refused,  # NaN, Infinity, -Infinity
-    )
-
-
-def _read_model_file(path: str, model: Module) -> dict[str, float] | list[str]:
-    """The checked parameter values of a model file, or the list of its problems."""
-    size = os.path.getsize(path)
-    if size > MAX_FILE_BYTES:
-        return [f"the file is {size} bytes; model files are limited to {MAX_FILE_BYTES} bytes"]
-    with open(path, "rb") as f:
-        raw = f.read(MAX_FILE_BYTES + 1)  # the file may have grown since it was measured
-    if len(raw) > MAX_FILE_BYTES:
-        return [f"the file is larger than {MAX_FILE_BYTES} bytes, the limit for model files"]
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        return [f"not UTF-8 text (byte {e.start}): not a model file written by save()"]
-    depth = _depth(text)
-    if depth > MAX_DEPTH:
-        return [f"JSON nested {depth} deep; model files nest at most {MAX_DEPTH} deep"]
-    problems: list[str] = []
-    try:
-        document = _parse(text, problems)
-    except json.JSONDecodeError as e:
-        return [f"not valid JSON (corrupt or truncated?): {e.msg} at line {e.lineno}, column {e.colno}"]
-    except (ValueError, RecursionError) as e:
-        return [f"not valid JSON: {e}"]
-    if not isinstance(document, dict):
-        return [*problems, f"expected a JSON object at the top, got {type(document).__name__}"]
-    fields = ("format", "version", "architecture", "parameters")
-    extra = [k for k in document if k not in fields]
-    if extra:
-        problems.append(f"unexpected top-level key(s): {_names(extra)}")
-    for key in fields:
-        if key not in document:
-            problems.append(f"missing top-level key {key!r}")
-    if "format" in document and document["format"] != FORMAT:
-        problems.append(f"format is {_short(document['format'])}, expected {FORMAT!r}")
-    version = document.get("version", FORMAT_VERSION)
-    if type(version) is not int:
-        problems.append(f"format version must be an integer, got {type(version).__name__} {_short(version)}")
-    elif version != FORMAT_VERSION:
-        problems.append(f"format version {version} is not supported (this release reads {FORMAT_VERSION})")
-    expected = model.architecture()
-    if "architecture" in document and not _same(document["architecture"], expected):
-        problems.append(
-            f"architecture: the file holds {_short(document['architecture'], 200)}, "
-            f"but the model is {expected}"
-        )
-    values: dict[str, float] = {}
-    if "parameters" in document:
-        state = document["parameters"]
-        if isinstance(state, dict):
-            values = _check_parameters(state, [n for n, _ in model.named_parameters()], problems)
-        else:
-            problems.append(f"parameters: expected an object of name -> number, got {type(state).__name__}")
-    return problems if problems else values
-
-
-def _same(a: Any, b: Any) -> bool:
-    """JSON equality that tells 1 from 1.0 and from true."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    return bool(a == b)
-
-
 # ------------------------------------------------------- neurons and layers
+
+# The default activation: equal to "relu", but told apart from an explicit
+# "relu" so that Neuron(n, "relu", nonlin=False) is refused as a contradiction.
+_RELU_BY_DEFAULT = type("DefaultActivation", (str,), {})("relu")
+
+MAX_SIZE = 10_000_000  # inputs or neurons of one layer: each weight is a Value object (~100 bytes)
+
 
 
 def _count(x: Any, what: str) -> int:
     """A positive int (a size), or an error naming ``what``."""
     if isinstance(x, bool) or not isinstance(x, numbers.Integral):
-        raise TypeError(f"{what} must be a positive int, got {type(x).__name__} {_short(x)}")
-    if x < 1:
-        raise ValueError(f"{what} must be a positive int, got {x}")
-    return int(x)
+        raise TypeError(f"{what} must be a positive int, got {type(x).__name__} {reprlib.repr(x)}")
+    size = int(x)
+    if size < 1:
+        raise ValueError(f"{what} must be a positive int, got {reprlib.repr(size)}")
+    if size > MAX_SIZE:
+        raise ValueError(
+            f"{what} is {reprlib.repr(size)}, more than micrograd_tw can hold: at most {MAX_SIZE:,} "
+            "(every weight is one Value object)"
+        )
+    return size
 
 
-def _activation(activation: Any) -> tuple[str, Callable[[Value], Value] | None]:
-    """(name, function) for an activation given by name or as a callable."""
+def _activation(activation: Any, nonlin: Any = None) -> tuple[str, Callable[[Value], Value] | None]:
+    """(name, function) for an activation given by name or as a callable.
+
+    ``nonlin`` is micrograd's spelling: True is "relu", False is "linear".
+    """
+    if nonlin is not None:
+        if not isinstance(nonlin, bool):
+            raise TypeError(f"nonlin must be True or False, as in micrograd; got {reprlib.repr(nonlin)}")
+        implied = "relu" if nonlin else "linear"
+        if activation is not _RELU_BY_DEFAULT and activation != implied:
+            raise ValueError(
+                f"nonlin={nonlin} means activation={implied!r}, but activation={reprlib.repr(activation)} "
+                "was given too; pass only one of them"
+            )
+        activation = implied
     if isinstance(activation, str):
         if activation in ACTIVATIONS:
             return activation, ACTIVATIONS[activation]
+    elif isinstance(activation, bool):
+        raise TypeError(
+            f"activation={activation} is not an activation; micrograd's Neuron(nin, {activation}) "
+            f"is written Neuron(nin, nonlin={activation}) here"
+        )
     elif callable(activation):
         return getattr(activation, "__name__", type(activation).__name__), activation
     raise ValueError(
-        f"unknown activation {_short(activation)}; choose one of "
+        f"unknown activation {reprlib.repr(activation)}; choose one of "
         + ", ".join(repr(a) for a in ACTIVATIONS)
         + " or pass a callable Value -> Value"
     )
 
 
-def _inputs(x: Any, nin: int, who: str) -> Sequence[Any]:
-    """x as a sequence of nin inputs; a numpy row becomes a list of floats once."""
-    if not isinstance(x, (list, tuple)):
-        if isinstance(x, (Value, numbers.Number, str, bytes)):
-            raise TypeError(f"{who} expects a list of {nin} inputs, got {type(x).__name__}")
-        tolist = getattr(x, "tolist", None)
-        x = tolist() if tolist is not None else list(x)
-    if len(x) != nin:
-        raise ValueError(f"{who} expects {nin} inputs, got {len(x)}")
-    return x
+def _inputs(x: Any, nin: int, who: str) -> list[Any]:
+    """x as a list of nin inputs (one sample), or an error saying what x is instead.
+
+    A dict or set is refused (its order is not the inputs' order), as by
+    ``mg.dot``; a numpy row becomes a list of floats once.
+    """
+    shape = getattr(x, "shape", None)
+    if x is None or isinstance(x, (Value, numbers.Number)) or shape == ():
+        got = "None" if x is None else f"one number ({reprlib.repr(x)})"
+        raise TypeError(f"{who} takes one sample, a list of {nin} inputs; got {got}")
+    if shape is not None and len(shape) > 1:
+        raise TypeError(_batch_message(who, nin, f"an array of shape {tuple(shape)}"))
+    tolist = getattr(x, "tolist", None)
+    if tolist is not None and shape is not None:
+        x = tolist()
+    items = engine.as_list(x, f"{who} input")  # the check mg.sum and mg.dot make
+    if len(items) != nin:
+        raise ValueError(f"{who} expects {nin} inputs, got {len(items)}")
+    return items
+
+
+def _batch_message(who: str, nin: int, got: str) -> str:
+    return (
+        f"{who} takes one sample, a list of {nin} inputs, but got {got}, which looks like a batch; "
+        f"run a batch one sample at a time, [model(x) for x in X], or compile the model with "
+        f"mg.compile to run the whole batch with numpy"
+    )
+
+
+def _explain_bad_items(error: TypeError, x: Sequence[Any], nin: int, who: str) -> TypeError:
+    """A clearer error than dot's when the items of a sample are themselves lists (a batch)."""
+    for item in x:
+        if not isinstance(item, (Value, numbers.Number, str, bytes)) and hasattr(item, "__len__"):
+            return TypeError(_batch_message(who, nin, f"a list of {len(x)} {type(item).__name__}s"))
+    return error
 
 
 class Neuron(Module):
     """One neuron: ``φ(mg.dot(w, x) + b)``, the notes' 總刺激 → 偏值 → 活化函數.
 
     ``Neuron(nin, activation="relu", seed=None)``.  ``activation`` is one of
-    "relu", "sigmoid", "tanh", "gaussian", "linear" or a callable Value -> Value.
+    "relu", "sigmoid", "tanh", "gaussian", "linear" or a callable Value -> Value
+    (default "relu").  micrograd's ``nonlin=True`` / ``nonlin=False`` is
+    accepted for "relu" / "linear".
 
     Initialisation (bias ``b`` = 0, weights ``w`` drawn uniformly so that the
     stimulus z = Σ wᵢxᵢ keeps the scale of the inputs):
@@ -404,22 +259,28 @@ class Neuron(Module):
     every run.  Weights are labelled "w1".."wn" and the bias "b".
     """
 
-    def __init__(self, nin: int, activation: Activation = "relu", seed: int | None = None) -> None:
+    def __init__(
+        self,
+        nin: int,
+        activation: Activation = _RELU_BY_DEFAULT,
+        seed: int | None = None,
+        *,
+        nonlin: bool | None = None,
+    ) -> None:
         self.nin = _count(nin, "Neuron nin")
-        self.activation, self._act = _activation(activation)
+        self.activation, self._act = _activation(activation, nonlin)
         rng = random.Random(seed)
         bound = math.sqrt((6.0 if self.activation == "relu" else 3.0) / self.nin)
         self.w = [Value(rng.uniform(-bound, bound), label=f"w{i + 1}") for i in range(self.nin)]
         self.b = Value(0.0, label="b")
 
     def __call__(self, x: Sequence[Any]) -> Value:
+        if type(x) is not list or len(x) != self.nin:
+            x = _inputs(x, self.nin, "Neuron")
         try:
-            n = len(x)
-        except TypeError:  # a generator, or not a sequence at all
-            n = -1
-        if n != self.nin:
-            x = _inputs(x, self.nin, "Neuron")  # raises, or reads a generator into a list
-        z = dot(self.w, x) + self.b
+            z = dot(self.w, x) + self.b
+        except TypeError as e:
+            raise _explain_bad_items(e, x, self.nin, "Neuron") from None
         act = self._act
         return z if act is None else act(z)
 
@@ -441,16 +302,26 @@ class Layer(Module):
 
     Calling a layer returns a list of ``nout`` Values, even when ``nout`` is 1,
     so that a one-neuron layer can sit in the middle of an ``MLP``.
+    ``nonlin=True/False`` (micrograd's spelling) is accepted as for ``Neuron``.
     """
 
-    def __init__(self, nin: int, nout: int, activation: Activation = "relu", seed: int | None = None) -> None:
+    def __init__(
+        self,
+        nin: int,
+        nout: int,
+        activation: Activation = _RELU_BY_DEFAULT,
+        seed: int | None = None,
+        *,
+        nonlin: bool | None = None,
+    ) -> None:
         self.nin = _count(nin, "Layer nin")
         self.nout = _count(nout, "Layer nout")
-        self.activation, _ = _activation(activation)
-        self.neurons = [Neuron(self.nin, activation, seed=s) for s in _child_seeds(seed, self.nout)]
+        self.activation, _ = _activation(activation, nonlin)
+        act = activation if nonlin is None else self.activation
+        self.neurons = [Neuron(self.nin, act, seed=s) for s in _child_seeds(seed, self.nout)]
 
     def __call__(self, x: Sequence[Any]) -> list[Value]:
-        if not isinstance(x, list) or len(x) != self.nin:
+        if type(x) is not list or len(x) != self.nin:
             x = _inputs(x, self.nin, "Layer")
         return [n(x) for n in self.neurons]
 
@@ -465,8 +336,11 @@ class MLP(Module):
     """A multi-layer perceptron, as in micrograd: ``MLP(2, [16, 16, 1])``.
 
     Hidden layers use ``activation``, the last layer ``output_activation``.
-    Calling it on a list of ``nin`` numbers or Values (or a numpy row) returns a
-    Value when the last layer has one neuron, else a list of Values.
+    Calling it on one sample, a list of ``nin`` numbers or Values (or a numpy
+    row), calls each item of ``model.layers`` in turn (a ``Layer``, a subclass
+    of it, or any callable appended to the list) and returns a Value when the
+    last layer gives one output, else a list of Values.  For a batch, call it
+    once per sample or use ``mg.compile``.
     """
 
     def __init__(
@@ -479,7 +353,7 @@ class MLP(Module):
     ) -> None:
         self.nin = _count(nin, "MLP nin")
         if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
-            raise ValueError(f"MLP nouts must be a non-empty list of layer sizes, got {_short(nouts)}")
+            raise ValueError(f"MLP nouts must be a non-empty list of layer sizes, got {reprlib.repr(nouts)}")
         self.nouts = [_count(n, f"MLP nouts[{i}]") for i, n in enumerate(nouts)]
         self.activation, _ = _activation(activation)
         self.output_activation, _ = _activation(output_activation)
@@ -489,11 +363,15 @@ class MLP(Module):
         self.layers = [Layer(sizes[i], sizes[i + 1], acts[i], seed=seeds[i]) for i in range(len(self.nouts))]
 
     def __call__(self, x: Sequence[Any]) -> Value | list[Value]:
-        if not isinstance(x, list) or len(x) != self.nin:
-            x = list(_inputs(x, self.nin, "MLP"))
-        for layer in self.layers:
-            x = [n(x) for n in layer.neurons]
-        return x[0] if len(x) == 1 else x
+        if type(x) is not list or len(x) != self.nin:
+            x = _inputs(x, self.nin, "MLP")
+        out: Any = x
+        try:
+            for layer in self.layers:
+                out = layer(out)
+        except TypeError as e:
+            raise _explain_bad_items(e, x, self.nin, "MLP") from None
+        return out[0] if type(out) is list and len(out) == 1 else out
 
     def architecture(self) -> dict[str, Any]:
         return {

@@ -20,17 +20,18 @@ from __future__ import annotations
 
 import math
 import numbers
+import reprlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .engine import Value, _to_float, no_grad
+from .engine import Value, to_float, no_grad
 
 __all__ = ["Optimizer", "SGD", "Adam"]
 
 
 def _in_range(x: Any, what: str, low: float, high: float, high_open: bool = True) -> float:
     """x as a float in [low, high) (or [low, high]); ValueError naming what otherwise (NaN too)."""
-    f = _to_float(x, what)
+    f = to_float(x, what)
     inside = low <= f < high if high_open else low <= f <= high
     if not inside:
         bracket = ")" if high_open else "]"
@@ -112,7 +113,7 @@ class Optimizer:
                 out.append(None)
             else:
                 try:
-                    f = _to_float(v, f"{what}[{i}]")
+                    f = to_float(v, f"{what}[{i}]")
                 except (TypeError, OverflowError) as e:
                     problems.append(str(e))
                     continue
@@ -285,8 +286,8 @@ class Adam(Optimizer):
         eps = _hyper(problems, _non_negative, state["eps"], "eps")
         wd = _hyper(problems, _non_negative, state["weight_decay"], "weight_decay")
         t = state["step"]
-        if isinstance(t, bool) or not isinstance(t, numbers.Integral) or t < 0:
-            problems.append(f"step must be an int >= 0, got {t!r}")
+        if isinstance(t, bool) or not isinstance(t, numbers.Integral) or not 0 <= int(t) <= _MAX_STEP:
+            problems.append(f"step must be an int from 0 to 2**53 (steps taken), got {reprlib.repr(t)}")
         m = self._floats(state["exp_avg"], "exp_avg", problems)
         v = self._floats(state["exp_avg_sq"], "exp_avg_sq", problems)
         if any(x < 0.0 for x in v):
@@ -294,6 +295,9 @@ class Adam(Optimizer):
         self._refuse(problems)
         self.lr, self.betas, self.eps, self.weight_decay = lr, betas, eps, wd
         self.t, self.exp_avg, self.exp_avg_sq = int(t), m, v
+
+
+_MAX_STEP = 2**53  # the step count is an exponent of a float (β₁ᵗ): counted exactly up to here
 
 
 def _betas(betas: Any) -> tuple[float, float]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import math
 import random
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,8 +32,9 @@ from hypothesis import strategies as st
 
 from . import engine, nn
 from .engine import Value, enable_grad, grad, no_grad
-from .gradcheck import _check_eps, _floats, check_tolerances, close, gradcheck, numerical_grad
-from .ops import BINARY, OPS, UNARY
+from .gradcheck import as_floats, check_eps, check_tolerances, close, gradcheck, numerical_grad
+from .ops import NARY as NARY_ARITY
+from .ops import OPS, Domain
 
 __all__ = [
     "Domain", "DOMAINS", "DEFAULT_DOMAIN", "KINK_MARGIN", "Expression", "Node", "MLPCase",
@@ -45,73 +46,59 @@ __all__ = [
 # --------------------------------------------------------------- op domains
 # Finite differences evaluate f at x ± eps, so a check is only meaningful where
 # every op is smooth in a neighbourhood of the drawn point.  Each operand of
-# each op gets a region that keeps it well inside the op's domain and at least
-# 0.25 away from its kinks (relu, abs at 0) and singularities (log, sqrt, 1/b
-# at 0).  Operands are *shifted* into their region, never filtered.
+# each op has a region (its row's ``domain`` in ops.py) that keeps it well
+# inside the op's domain and at least 0.25 away from its kinks (relu, abs at
+# 0) and singularities (log, sqrt, 1/b at 0).  Operands are *shifted* into
+# their region, never filtered.
 
 
-@dataclass(frozen=True)
-class Domain:
-    """Where an operand is safe: ``[lo, hi]``, and also ``[-hi, -lo]`` when ``symmetric``."""
-
-    lo: float
-    hi: float
-    symmetric: bool = False
-
-    def __post_init__(self) -> None:
-        if not self.lo < self.hi:
-            raise ValueError(f"Domain: lo must be below hi, got [{self.lo}, {self.hi}]")
-        if self.symmetric and self.lo < 0.0:
-            raise ValueError(f"Domain: a symmetric domain needs lo >= 0, got lo = {self.lo}")
-
-    def __contains__(self, v: float) -> bool:
-        return self.lo <= (abs(v) if self.symmetric else v) <= self.hi
-
-    def points(self) -> st.SearchStrategy[float]:
-        """Points of the domain, rounded to two decimals (readable constants)."""
-        return _points(self)
-
-    def _make_points(self) -> st.SearchStrategy[float]:
-        inside = st.floats(self.lo, self.hi, allow_nan=False, allow_subnormal=False).map(
-            lambda v: min(max(round(v, 2), self.lo), self.hi) + 0.0  # + 0.0: no -0.0
-        )
-        if not self.symmetric:
-            return inside
-        return st.tuples(inside, st.booleans()).map(lambda p: -p[0] if p[1] else p[0])
+def points(domain: Domain) -> st.SearchStrategy[float]:
+    """Points of a domain, rounded to two decimals (readable constants)."""
+    return _points(domain)
 
 
 @functools.cache
 def _points(domain: Domain) -> st.SearchStrategy[float]:
     # Built once per domain: hypothesis validates every new strategy object,
     # which would otherwise dominate the cost of drawing a graph.
-    return domain._make_points()
+    inside = st.floats(domain.lo, domain.hi, allow_nan=False, allow_subnormal=False).map(
+        lambda v: min(max(round(v, 2), domain.lo), domain.hi) + 0.0  # + 0.0: no -0.0
+    )
+    if not domain.symmetric:
+        return inside
+    return st.tuples(inside, st.booleans()).map(lambda p: -p[0] if p[1] else p[0])
 
 
 ANYWHERE = Domain(-2.0, 2.0)  # for operands with no restriction (constants are drawn from it)
 
-# One entry per operand.  ``None``: no restriction.
-DOMAINS: dict[str, tuple[Domain | None, ...]] = {
-    "neg": (None,),
-    "abs": (Domain(0.25, 3.0, symmetric=True),),  # abs' jumps at 0
-    "exp": (Domain(-3.0, 3.0),),  # bounded, so values stay far from overflow
-    "log": (Domain(0.25, 4.0),),  # log and 1/a blow up at 0
-    "sqrt": (Domain(0.25, 4.0),),  # sqrt' blows up at 0
-    "relu": (Domain(0.25, 3.0, symmetric=True),),  # relu' jumps at 0
-    "sigmoid": (None,),
-    "tanh": (None,),
-    "gaussian": (None,),
-    "+": (None, None),
-    "-": (None, None),
-    "*": (None, None),
-    "/": (None, Domain(0.5, 3.0, symmetric=True)),  # a / b blows up at b = 0
-    "**": (Domain(0.5, 2.0), Domain(-2.0, 2.0)),  # a positive base: a ** b is real and smooth
-}
 
-# A row added to the op table without an entry here is still drawn, with
-# every operand positive and moderate, which is inside most ops' domains.
+class _Domains(Mapping[str, tuple[Domain | None, ...]]):
+    """Each fixed-arity op's operand regions, read from its row (users' ops too)."""
+
+    def __getitem__(self, name: str) -> tuple[Domain | None, ...]:
+        r = OPS.get(name)
+        if r is None or r.arity is NARY_ARITY:
+            raise KeyError(name)
+        return r.domain
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([name for name, r in OPS.items() if r.arity is not NARY_ARITY])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+DOMAINS: Mapping[str, tuple[Domain | None, ...]] = _Domains()
+
+# The region for an operand whose row says nothing (a user's op defined without a domain):
+# positive and moderate, which is inside most ops' domains.
 DEFAULT_DOMAIN = Domain(0.5, 2.0)
 
-NARY = ("sum", "dot")  # n-ary engine nodes drawn besides the table's rows
+NARY = ("sum", "dot", "max", "min")  # n-ary engine nodes drawn besides the fixed-arity rows
+
+# Ops whose items must stay KINK_GAP apart (a tie between different items is a kink).
+SEPARATED = ("max", "min")
+KINK_GAP = 0.25
 
 # Values are kept at most BOUND in size (a node above it is divided by a power
 # of two), so products and powers of nodes cannot overflow, and finite
@@ -122,14 +109,15 @@ BOUND = 4.0
 def _domains(name: str, overrides: Mapping[str, Sequence[Domain | None]]) -> tuple[Domain | None, ...]:
     if name in overrides:
         return tuple(overrides[name])
-    if name in DOMAINS:
-        return DOMAINS[name]
-    return (DEFAULT_DOMAIN,) * OPS[name].arity
+    r = OPS[name]
+    if not r.domain:  # a user's op defined without a domain
+        return (DEFAULT_DOMAIN,) * (r.arity or 1)
+    return r.domain
 
 
 def _known_op(name: str) -> None:
     if name not in OPS and name not in NARY:
-        known = ", ".join(repr(n) for n in [*OPS, *NARY])
+        known = ", ".join(repr(n) for n in OPS)
         raise ValueError(f"unknown op {name!r}; the op table has {known}")
 
 
@@ -143,7 +131,7 @@ def operands(op: str, domains: Mapping[str, Sequence[Domain | None]] | None = No
     if op in NARY:
         raise ValueError(f"operands: {op!r} is n-ary; draw its operands with st.lists(...)")
     regions = _domains(op, domains or {})
-    return st.tuples(*[(d or ANYWHERE).points() for d in regions])
+    return st.tuples(*[points(d or ANYWHERE) for d in regions])
 
 
 # --------------------------------------------------------------- expressions
@@ -173,7 +161,7 @@ def _check_node(node: Node, k: int, n_slots: int) -> None:
     _known_op(node.op)
     where = f"Expression: node {k} ({node.op!r})"
     arity = len(node.args)
-    if (node.op in OPS and arity != OPS[node.op].arity) or (node.op == "dot" and arity % 2) or not arity:
+    if (node.op not in NARY and arity != OPS[node.op].arity) or (node.op == "dot" and arity % 2) or not arity:
         raise ValueError(f"{where} has {arity} operands")
     for a in node.args:
         if isinstance(a, bool) or not isinstance(a, (int, float)):
@@ -184,20 +172,22 @@ def _check_node(node: Node, k: int, n_slots: int) -> None:
 
 def _apply(op: str, args: list[Any]) -> Value:
     """Make one node with the engine, as user code would (a Value or a constant per operand)."""
-    if op == "sum":
-        return engine.sum(args)
     if op == "dot":
         half = len(args) // 2
         return engine.dot(args[:half], args[half:])
-    if op in UNARY:
-        # A unary row is the Value method of its name, or its dunder (neg, abs).
-        method = getattr(Value, op, None) or getattr(Value, f"__{op}__")
-        return method(args[0])
-    dunder = engine._BINARY_DUNDERS[op]
+    r = OPS[op]
+    if r.arity is NARY_ARITY:  # sum, max, min
+        return getattr(engine, r.python_name)(args)  # type: ignore[no-any-return]
+    method = getattr(Value, r.python_name, None)
+    if method is None:  # a user's op (mg.ops.define): the function its row makes
+        return engine.function_from_row(r)(*args)
+    if r.arity == 1:
+        return method(args[0])  # type: ignore[no-any-return]
     a, b = args
     if isinstance(a, Value):
-        return getattr(a, f"__{dunder}__")(b)
-    return getattr(b, f"__r{dunder}__")(a)  # constant (op) Value
+        return method(a, b)  # type: ignore[no-any-return]
+    reflected = r.python_name.replace("__", "__r", 1)
+    return getattr(b, reflected)(a)  # type: ignore[no-any-return]  # constant (op) Value
 
 
 class Expression:
@@ -261,7 +251,7 @@ class Expression:
             if slot in names and not inline:
                 return names[slot]
             node = self.nodes[slot - n]
-            if node.op in BINARY:
+            if _is_operator(node.op):
                 left, right = (wrapped(a, node.op == "**" and i == 0) for i, a in enumerate(node.args))
                 return f"{left} {node.op} {right}"
             parts = [text(a) for a in node.args]
@@ -270,9 +260,9 @@ class Expression:
             if node.op == "dot":
                 half = len(parts) // 2
                 return f"dot([{', '.join(parts[:half])}], [{', '.join(parts[half:])}])"
-            if node.op == "sum":
-                return f"sum([{', '.join(parts)}])"
-            return f"{node.op}({parts[0]})"
+            if node.op in NARY:
+                return f"{node.op}([{', '.join(parts)}])"
+            return f"{node.op}({', '.join(parts)})"
 
         def wrapped(arg: int | float, tight: bool) -> str:
             """An operand's text, in parentheses where Python would read it differently.
@@ -287,13 +277,25 @@ class Expression:
             if slot < n or slot in names:
                 return t
             op = self.nodes[slot - n].op
-            return f"({t})" if op in BINARY or (tight and op == "neg") else t
+            return f"({t})" if _is_operator(op) or (tight and op == "neg") else t
 
         out = n + len(self.nodes) - 1
         args = ", ".join(f"x{i}" for i in range(n))
         where = "".join(f", {name} = {text(slot, inline=True)}" for slot, name in names.items())
         point = ", ".join(f"x{i}={x!r}" for i, x in enumerate(self.inputs))
         return f"Expression(f({args}) = {text(out, inline=True)}{where}; at {point})"
+
+
+def _near_another(slots: list[Value], args: list[int | float], slot: int) -> bool:
+    """Whether slot's value is within KINK_GAP of an earlier item that is another node."""
+    v = slots[slot].data
+    return any(int(a) != slot and abs(slots[int(a)].data - v) < KINK_GAP for a in args)
+
+
+def _is_operator(op: str) -> bool:
+    """A binary row written as an operator (x + y), not as a function call."""
+    r = OPS[op]
+    return r.arity == 2 and r.python_name.startswith("__")
 
 
 def _pruned(inputs: list[float], nodes: list[Node]) -> Expression:
@@ -318,7 +320,7 @@ def _pruned(inputs: list[float], nodes: list[Node]) -> Expression:
 
 # Inputs are kept off 0, where many wrong derivative formulas happen to agree
 # with the right one (tanh' written as 1 − out instead of 1 − out²).
-_INPUTS = Domain(0.1, 2.0, symmetric=True).points()
+_INPUTS = points(Domain(0.1, 2.0, symmetric=True))
 
 
 def expressions(
@@ -343,7 +345,7 @@ def expressions(
         raise ValueError(f"expressions: max_inputs must be an int >= 1, got {max_inputs!r}")
     if isinstance(max_ops, bool) or not isinstance(max_ops, int) or max_ops < 1:
         raise ValueError(f"expressions: max_ops must be an int >= 1, got {max_ops!r}")
-    names = list(ops) if ops is not None else [*UNARY, *BINARY, *NARY]
+    names = list(ops) if ops is not None else [*[n for n in OPS if n not in NARY], *NARY]
     if not names:
         raise ValueError("expressions: ops is empty")
     for name in names:
@@ -379,7 +381,7 @@ def _operand(region: Domain | None, max_back: int) -> st.SearchStrategy[_Operand
     back = st.one_of(st.just(0), st.integers(0, max_back))
     if region is None:
         return st.builds(_Operand, back)
-    return st.builds(_Operand, back, region.points())
+    return st.builds(_Operand, back, points(region))
 
 
 @st.composite
@@ -387,13 +389,13 @@ def _op_spec(
     draw: Any, names: list[str], overrides: dict[str, Any], max_back: int
 ) -> tuple[str, tuple[_Operand, ...]]:
     op = draw(st.sampled_from(names))
-    if op == "sum":
+    if op in NARY and op != "dot":  # sum, max, min
         return op, tuple(draw(_operand(None, max_back)) for _ in range(draw(st.integers(1, 4))))
     if op == "dot":
         width = draw(st.integers(1, 3))
         ws = [  # each weight a Value or a constant
             draw(_operand(None, max_back)) if draw(st.booleans())
-            else _Operand(constant=draw(ANYWHERE.points()))
+            else _Operand(constant=draw(points(ANYWHERE)))
             for _ in range(width)
         ]
         return op, (*ws, *[draw(_operand(None, max_back)) for _ in range(width)])
@@ -401,7 +403,7 @@ def _op_spec(
     # A binary op has both operands Values, or a constant on one side.
     const_at = draw(st.sampled_from((None, 1, 0))) if len(regions) == 2 else None
     return op, tuple(
-        _Operand(constant=draw((r or ANYWHERE).points())) if i == const_at else draw(_operand(r, max_back))
+        _Operand(constant=draw(points(r or ANYWHERE))) if i == const_at else draw(_operand(r, max_back))
         for i, r in enumerate(regions)
     )
 
@@ -435,6 +437,10 @@ def _draw_expression(
                 if region is not None and spec.target is not None and v not in region:
                     shift = round(spec.target - v, 2) + 0.0  # v + shift lands near the target
                     slot = add(Node("+", (slot, shift), guard=True))
+                elif op in SEPARATED and _near_another(slots, args, slot):
+                    # max and min have a kink where two different items tie: move this one above the rest
+                    top = max(slots[int(a)].data for a in args)
+                    slot = add(Node("+", (slot, round(top + 2 * KINK_GAP - v, 2) + 0.0), guard=True))
                 args.append(slot)
             out = add(Node(op, tuple(args)))
             size = abs(slots[out].data)
@@ -503,8 +509,8 @@ def assert_gradients_match(
     - ``directional=None`` (default): per input up to 16 inputs, else directional.
     """
     check_tolerances(atol, rtol)
-    eps = _check_eps(eps)
-    xs = _floats(inputs)
+    eps = check_eps(eps)
+    xs = as_floats(inputs)
     if directional is None:
         directional = len(xs) > DIRECTIONAL_ABOVE
     if not directional:
@@ -553,8 +559,8 @@ def assert_second_derivatives_match(
     ``directional=None``: per entry up to 16 inputs.
     """
     check_tolerances(atol, rtol)
-    eps = _check_eps(eps)
-    xs = _floats(inputs)
+    eps = check_eps(eps)
+    xs = as_floats(inputs)
     if directional is None:
         directional = len(xs) > DIRECTIONAL_ABOVE
     values = [Value(x) for x in xs]

@@ -4,10 +4,14 @@
     g.render("graph", format="svg")     # or "png", "pdf"
 
 Both return a ``graphviz.Digraph``.  Building one and reading its ``.source``
-needs only the Python package ``graphviz``; rendering needs Graphviz's ``dot``
-program, and without it raises ``GraphvizNotFoundError`` saying how to install
-it.  ``graphviz`` is imported inside the functions, so ``import micrograd_tw``
-never needs it.
+needs only the Python package ``graphviz``.  Rendering (``render``, ``pipe``,
+Jupyter's inline display) uses Graphviz's ``dot`` program when it is on PATH,
+and otherwise the ``graphviz-pure`` package (a dependency: a self-contained
+port of Graphviz) for SVG, PNG and JPEG; with neither it raises
+``GraphvizNotFoundError`` saying how to install one.  graphviz-pure's PNGs have
+no Chinese, Japanese or Korean glyphs, so a PNG of such text warns and
+suggests SVG.  ``graphviz`` is imported inside the functions, so
+``import micrograd_tw`` never needs it.
 
 Labels are Graphviz HTML-like labels: every user text goes through
 ``html.escape`` (and backslashes are doubled, since Graphviz expands ``\\N``
@@ -21,17 +25,27 @@ from __future__ import annotations
 import functools
 import html
 import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+import warnings
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
-from .engine import Value, binary_operands, dot_operands, toposort
-from .ops import NARY_SYMBOLS, OPS, UNARY
+from . import ops
+from .engine import Value, operands, parents, toposort
 
-__all__ = ["draw_dot", "draw_network", "GraphvizNotFoundError"]
+__all__ = ["draw_dot", "draw_network", "GraphvizNotFoundError", "find_renderer"]
 
 INSTALL_HELP = """\
-Rendering needs Graphviz's `dot` program, which was not found on PATH.
-Building the graph and reading its .source work without it. Install Graphviz:
+Rendering needs Graphviz's `dot` program, which was not found on PATH, or the
+graphviz-pure package, which was not found either (it is a dependency of
+micrograd-tw: pip install graphviz-pure). Building the graph and reading its
+.source work without them. Or install Graphviz:
   Debian/Ubuntu:  sudo apt-get install graphviz
   macOS:          brew install graphviz
   conda:          conda install -c conda-forge graphviz
@@ -50,8 +64,14 @@ COLORS = {
 GRAD_HOT = (239, 68, 68)  # the |grad| shade at its largest (red)
 GRAD_NONFINITE = "#c084fc"  # inf or NaN gradient (purple)
 WEIGHT_COLORS = {"+": "#2563eb", "-": "#dc2626", "0": "#9ca3af"}  # by the weight's sign
-FONT = "Helvetica,Arial,sans-serif"
+# One name that both renderers know: Graphviz finds Arial or its look-alike
+# through fontconfig, and graphviz-pure has Arial's metrics built in (it takes
+# a list such as "Helvetica,Arial" for one unknown name and lays out with Times').
+FONT = "Arial"
 RANKDIRS = ("LR", "TB", "RL", "BT")
+# draw_network's edges leave a node on its downstream side and enter the next on its
+# upstream side: free to leave anywhere, dot loops some over a column's caption.
+FLOW_PORTS = {"LR": ("e", "w"), "RL": ("w", "e"), "TB": ("s", "n"), "BT": ("n", "s")}
 EXACT_COUNT = 100_000  # the cap's message counts a graph exactly up to this size
 MAX_LONG_EDGE_POINTS = 5_000  # beyond this, dot's layout takes seconds to minutes (see _long_edges)
 MAX_LABEL = 40  # longer labels are cut, so one label cannot blow up a picture
@@ -90,12 +110,101 @@ def _not_found_class() -> Any:
     return type("GraphvizNotFoundError", (GraphvizNotFoundError, graphviz.ExecutableNotFound), {})
 
 
+# ------------------------------------------------- rendering without Graphviz
+
+PURE_PROGRAM = "graphviz-pure"  # the program the graphviz-pure package installs
+PURE_FORMATS = ("svg", "png", "jpeg", "jpg", "jpe", "dot", "gv", "xdot", "canon", "plain", "json")
+BITMAP_FORMATS = ("png", "jpeg", "jpg", "jpe")
+# Hangul, CJK radicals and punctuation, kana, CJK ideographs, compatibility forms, full-width forms.
+CJK = re.compile("[\u1100-\u11ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]")
+# graphviz-pure notes every character it has no width for; the layout is fine, the notes are noise.
+PURE_NOISE = re.compile(r"^Warning: (Warning: )?(no hard-coded metrics|no value for width)")
+
+
+def find_renderer() -> str | None:
+    """The program that renders pictures: Graphviz's ``dot`` if it is on PATH,
+    else graphviz-pure's, else None (then rendering raises GraphvizNotFoundError).
+    """
+    return shutil.which("dot") or _graphviz_pure()
+
+
+def _graphviz_pure() -> str | None:
+    """graphviz-pure's program: beside this Python's scripts (also when that folder
+    is not on PATH, as in a Jupyter kernel of a virtual environment that is not
+    activated), in the user's scripts folder, or on PATH.
+    """
+    name = PURE_PROGRAM + (".exe" if os.name == "nt" else "")
+    for scheme in (None, sysconfig.get_preferred_scheme("user")):
+        try:
+            folder = sysconfig.get_path("scripts", scheme) if scheme else sysconfig.get_path("scripts")
+        except KeyError:
+            continue
+        path = Path(folder, name)
+        if path.is_file() and os.access(path, os.X_OK):
+            return str(path)
+    return shutil.which(PURE_PROGRAM)
+
+
+def _pure_program() -> str | None:
+    """None when Graphviz's dot is on PATH (graphviz renders as usual); else graphviz-pure's program.
+
+    Raises GraphvizNotFoundError when neither is there.
+    """
+    if shutil.which("dot"):
+        return None
+    program = _graphviz_pure()
+    if program is None:
+        raise _not_found_class()()
+    return program
+
+
+def _run_pure(program: str, graph: Any, fmt: str, engine: str, quiet: bool) -> bytes:
+    """Lay out and draw ``graph`` with graphviz-pure: the bytes of the picture."""
+    graphviz = _graphviz()
+    fmt = fmt.lower()
+    if fmt not in PURE_FORMATS:
+        raise _not_found_class()(
+            f"Writing {fmt} needs Graphviz's `dot` program, which was not found on PATH; "
+            f"graphviz-pure, used without it, writes {', '.join(PURE_FORMATS)}. "
+            f"Choose svg or png, or install Graphviz:\n" + INSTALL_HELP.split("Or install Graphviz:\n", 1)[1]
+        )
+    found = CJK.findall(graph.source)
+    if fmt in BITMAP_FORMATS and found:
+        warnings.warn(
+            f"graphviz-pure, which draws pictures when Graphviz's dot is not installed, has no "
+            f"Chinese, Japanese or Korean glyphs for {fmt.upper()}: {''.join(dict.fromkeys(found))[:10]} "
+            f"will show as empty boxes. Write SVG instead (format='svg', or -o graph.svg), "
+            f"whose text your browser draws, or install Graphviz.",
+            UserWarning,
+            stacklevel=3,
+        )
+    cmd = [program, f"-K{engine}", f"-T{fmt}"]
+    proc = subprocess.run(cmd, input=graph.source.encode(graph.encoding), capture_output=True, check=False)
+    if proc.returncode != 0:
+        raise graphviz.CalledProcessError(proc.returncode, cmd, output=proc.stdout, stderr=proc.stderr)
+    stderr = proc.stderr.decode("utf-8", "replace")
+    notes = [line for line in stderr.splitlines() if not PURE_NOISE.match(line)]
+    if notes and not quiet:
+        print("\n".join(notes), file=sys.stderr)
+    return bytes(proc.stdout)
+
+
+def _only_dot(**options: Any) -> None:
+    given = [name for name, value in options.items() if value]
+    if given:
+        raise _not_found_class()(
+            f"{', '.join(given)} need Graphviz's `dot` program, which was not found on PATH "
+            f"(graphviz-pure, used without it, has no such options).\n{INSTALL_HELP}"
+        )
+
+
 @functools.cache
 def _digraph_class() -> Any:
-    """A graphviz.Digraph whose rendering explains how to install Graphviz when ``dot`` is missing.
+    """A graphviz.Digraph that renders with graphviz-pure when Graphviz's ``dot`` is missing,
+    and explains how to install one when both are.
 
     Jupyter's display (``_repr_mimebundle_``) goes through ``pipe``, so it
-    explains too; everything else is graphviz's own.
+    does both too; everything else is graphviz's own.
     """
     graphviz = _graphviz()
 
@@ -112,11 +221,68 @@ def _digraph_class() -> Any:
         return wrapper
 
     base: Any = graphviz.Digraph
+    base_render = translated(base.render)
+    base_pipe = translated(base.pipe)
 
     class Digraph(base):
-        render = translated(graphviz.Digraph.render)
-        pipe = translated(graphviz.Digraph.pipe)
-        unflatten = translated(graphviz.Digraph.unflatten)
+        unflatten = translated(base.unflatten)
+
+        @functools.wraps(base.pipe)
+        def pipe(self, format: str | None = None, renderer: str | None = None, formatter: str | None = None,
+                 neato_no_op: bool | int | None = None, quiet: bool = False, *,
+                 engine: str | None = None, encoding: str | None = None) -> Any:
+            program = _pure_program()
+            if program is None:
+                return base_pipe(self, format=format, renderer=renderer, formatter=formatter,
+                                 neato_no_op=neato_no_op, quiet=quiet, engine=engine, encoding=encoding)
+            _only_dot(renderer=renderer, formatter=formatter, neato_no_op=neato_no_op)
+            data = _run_pure(program, self, format or self.format, engine or self.engine, quiet)
+            return data.decode(encoding) if encoding is not None else data
+
+        @functools.wraps(base.render)
+        def render(self, filename: Any = None, directory: Any = None, view: bool = False,
+                   cleanup: bool = False, format: str | None = None, renderer: str | None = None,
+                   formatter: str | None = None, neato_no_op: bool | int | None = None,
+                   quiet: bool = False, quiet_view: bool = False, *, outfile: Any = None,
+                   engine: str | None = None, raise_if_result_exists: bool = False,
+                   overwrite_source: bool = False) -> str:
+            program = _pure_program()
+            if program is None:
+                return str(base_render(
+                    self, filename, directory=directory, view=view, cleanup=cleanup, format=format,
+                    renderer=renderer, formatter=formatter, neato_no_op=neato_no_op, quiet=quiet,
+                    quiet_view=quiet_view, outfile=outfile, engine=engine,
+                    raise_if_result_exists=raise_if_result_exists, overwrite_source=overwrite_source,
+                ))
+            _only_dot(renderer=renderer, formatter=formatter, neato_no_op=neato_no_op)
+            # The files are named as graphviz names them: the source "name.gv" (or
+            # outfile's name with .gv) and the picture "name.gv.svg" (or outfile).
+            if outfile is not None:
+                outfile = Path(outfile)
+                if format is None:
+                    format = outfile.suffix[1:].lower()
+                    if not format:
+                        raise ValueError(f"cannot tell the format from outfile {os.fspath(outfile)!r}: "
+                                         f"give it a suffix such as .svg, or pass format=")
+                if directory is None:
+                    outfile = Path(self.directory, outfile)
+                if filename is None:
+                    filename = outfile.with_suffix(".gv")
+            fmt = format or self.format
+            source = Path(self.save(filename, directory=directory))
+            out = outfile if outfile is not None else source.with_suffix(f"{source.suffix}.{fmt}")
+            if raise_if_result_exists and out.exists():
+                raise graphviz.FileExistsError(f"output file exists: {os.fspath(out)!r}")
+            if not overwrite_source and out.resolve() == source.resolve():
+                raise ValueError(
+                    f"outfile {os.fspath(out)!r} is the DOT source file; pass overwrite_source=True"
+                )
+            out.write_bytes(_run_pure(program, self, fmt, engine or self.engine, quiet))
+            if cleanup:
+                os.remove(source)
+            if view or quiet_view:
+                graphviz.view(out, quiet=quiet_view)
+            return os.fspath(out)
 
     Digraph.__module__ = __name__
     return Digraph
@@ -138,11 +304,31 @@ def _new_graph(name: str, rankdir: str, graph_attr: dict[str, str]) -> Any:
 
 
 def _text(s: str, limit: int = MAX_LABEL) -> str:
-    """User text for an HTML-like label: cut to ``limit`` characters, escaped."""
+    """User text for an HTML-like label: cut to ``limit`` characters, made drawable, escaped."""
     if len(s) > limit:
         s = s[: limit - 1] + "…"
+    s = "".join(_drawable(c) for c in s)
     # Graphviz expands \N, \G, ... even in HTML labels; a doubled backslash is one.
     return html.escape(s.replace("\\", "\\\\")).replace("\n", "<BR/>")
+
+
+def _drawable(c: str) -> str:
+    """A character Graphviz's XML label parser accepts: itself, or a visible stand-in.
+
+    XML allows tab, line breaks and most of Unicode, but not the other control
+    characters (drawn as their Control Pictures symbol: BEL, 0x07, as ␇), nor lone
+    surrogates or U+FFFE/U+FFFF (drawn as U+FFFD, the replacement character).
+    """
+    code = ord(c)
+    if c in "\t\n":
+        return c
+    if code < 0x20:
+        return chr(0x2400 + code)  # ␀ ... ␟
+    if code == 0x7F:
+        return "\u2421"  # ␡
+    if 0xD800 <= code <= 0xDFFF or code in (0xFFFE, 0xFFFF):
+        return "\ufffd"
+    return c
 
 
 def _num(x: float) -> str:
@@ -184,7 +370,7 @@ def _count_values(roots: list[Value], limit: int) -> int:
         seen.add(v)
         if len(seen) > limit:
             break
-        stack.extend(v._prev)
+        stack.extend(parents(v))
     return len(seen)
 
 
@@ -217,17 +403,17 @@ def _long_edges(order: list[Value]) -> tuple[int, Value | None, int]:
     """
     rank: dict[Value, int] = {}
     for v in order:  # results: one rank for the op node, one for the box
-        rank[v] = 2 + max((rank[p] for p in v._prev), default=-2) if v.op else 0
+        rank[v] = 2 + max((rank[p] for p in parents(v)), default=-2) if v.op else 0
     leaf_rank: dict[Value, int] = {}
     for v in order:  # leaves: just before the op node of their first user
-        for p in v._prev:
+        for p in parents(v):
             if not p.op:
                 leaf_rank[p] = min(leaf_rank.get(p, rank[v] - 2), rank[v] - 2)
     rank.update(leaf_rank)
     extra: dict[Value, int] = {}
     uses: dict[Value, int] = {}
     for v in order:
-        for p in v._prev:
+        for p in parents(v):
             extra[p] = extra.get(p, 0) + rank[v] - rank[p] - 2
             uses[p] = uses.get(p, 0) + 1
     worst = max(extra, key=extra.__getitem__, default=None)
@@ -266,13 +452,20 @@ def _in_order(roots: list[Value]) -> list[Value]:
 
 def _binary_constant(node: Value) -> tuple[float, bool]:
     """The constant operand of a binary node with one Value parent, and whether it is on the left."""
-    a, b = binary_operands(node)
+    a, b = operands(node)
     return (a, True) if isinstance(b, Value) else (b, False)
+
+
+def _dot_weights(node: Value) -> tuple[Any, ...]:
+    """A dot node's weights (its operands are w1..wn, x1..xn)."""
+    xs = operands(node)
+    return xs[: len(xs) // 2]
 
 
 def _dot_constants(node: Value) -> str:
     """For a dot node with constant operands: the lines ``w = (…)`` / ``x = (…)``, ``·`` for a Value."""
-    ws, xs = dot_operands(node)
+    both = operands(node)
+    ws, xs = both[: len(both) // 2], both[len(both) // 2 :]
     lines = []
     for name, items in (("w", ws), ("x", xs)):
         if all(isinstance(v, Value) for v in items):
@@ -285,24 +478,25 @@ def _dot_constants(node: Value) -> str:
 
 def _op_label(node: Value) -> str:
     """The op node's text: the op table's symbol, with any constant operand."""
-    op, prev = node.op, node._prev
+    op, prev = node.op, parents(node)
+    row = ops.row(op)
+    sym = row.symbol
     if op == "dot":
         consts = _dot_constants(node)
-        return html.escape(NARY_SYMBOLS["dot"]) + (f"<BR/>{consts}" if consts else "")
+        return html.escape(sym) + (f"<BR/>{consts}" if consts else "")
     if op == "sum":
-        # A sum with constants keeps its items (_db); show the constants' total.
-        constants = [x for x in node._db or () if not isinstance(x, Value)]
+        # A sum with constant items: show the constants' total.
+        constants = [x for x in operands(node) if not isinstance(x, Value)]
         total = math.fsum(constants)
-        return html.escape(NARY_SYMBOLS["sum"] + (f" + {_num(total)}" if constants else ""))
-    row = OPS.get(op)
-    if row is None:  # an op this module does not know: its name says what it is
-        return _text(op)
-    sym = row.symbol
-    if op in UNARY:
-        return html.escape(sym)
+        return html.escape(sym + (f" + {_num(total)}" if constants else ""))
+    if row.arity != 2:  # unary, n-ary (max, min) and users' own ops
+        constants = [x for x in operands(node) if not isinstance(x, Value)] if row.arity != 1 else []
+        shown = "".join(f", {_num(c)}" for c in constants[:6])
+        return _text(sym) if not shown else _text(f"{sym}(·{shown})")
     if len(prev) == 2:
         return html.escape(f"a {sym} b" if op in NONCOMMUTATIVE else sym)
     c, left = _binary_constant(node)
+    left = left and op in NONCOMMUTATIVE  # 2 * x reads as x * 2
     return html.escape(f"{_num(c)} {sym}" if left else f"{sym} {_num(c)}")
 
 
@@ -378,10 +572,10 @@ def _neuron_members(
     children: dict[Value, list[Value]] = {}
     by_weights: dict[tuple[int, ...], list[Value]] = {}
     for node in order:
-        for p in node._prev:
+        for p in parents(node):
             children.setdefault(p, []).append(node)
         if node.op == "dot":
-            ws = dot_operands(node)[0]
+            ws = _dot_weights(node)
             by_weights.setdefault(tuple(id(w) for w in ws), []).append(node)
 
     members: dict[tuple[int, int], list[Value]] = {}
@@ -405,11 +599,11 @@ def _neuron_members(
             for d in by_weights.get(tuple(id(w) for w in neuron.w), []):
                 claim(key, d)
                 for s in children.get(d, []):
-                    if s.op != "+" or len(s._prev) != 2 or not any(p is b for p in s._prev):
+                    if s.op != "+" or len(parents(s)) != 2 or not any(p is b for p in parents(s)):
                         continue
                     claim(key, s)
                     for a in children.get(s, []):
-                        if a.op == act and a._prev == (s,):
+                        if a.op == act and parents(a) == (s,):
                             claim(key, a)
     for vs in members.values():
         vs.sort(key=index.__getitem__, reverse=True)  # root first, as draw_dot declares
@@ -522,8 +716,8 @@ def draw_dot(
     for i, v in enumerate(order):
         if not v.op:
             continue
-        ordered = v.op in NONCOMMUTATIVE and len(v._prev) == 2
-        for slot, p in enumerate(v._prev):
+        ordered = v.op in NONCOMMUTATIVE and len(parents(v)) == 2
+        for slot, p in enumerate(parents(v)):
             g.edge(f"n{index[p]}", f"op{i}", **({"label": "ab"[slot]} if ordered else {}))
         g.edge(f"op{i}", f"n{i}")
     return g
@@ -543,7 +737,7 @@ def _neuron_cluster(
 
 
 def draw_network(
-    model: Any, show_weights: bool = True, rankdir: str = "LR", max_edges: int = 2000
+    model: Any, show_weights: bool = True, rankdir: str = "LR", max_edges: int | None = 2000
 ) -> Any:
     """The network as the course draws it: inputs → neurons → outputs, as a ``graphviz.Digraph``.
 
@@ -552,8 +746,16 @@ def draw_network(
     positive weight and red for a negative one, wider the larger |w|, and
     labelled with its value unless ``show_weights=False``.  ``model`` is an
     nn MLP, Layer or Neuron.  A network with more than ``max_edges`` weights
-    is refused with a ValueError (the picture would be a solid block).
+    is refused with a ValueError (the picture would be a solid block);
+    ``max_edges=None`` draws any size, as ``draw_dot(..., max_nodes=None)``.
     """
+    if max_edges is not None and (isinstance(max_edges, bool) or not isinstance(max_edges, int)):
+        raise TypeError(
+            f"draw_network: max_edges must be an int (the most weights to draw) or None for no limit, "
+            f"got {type(max_edges).__name__}"
+        )
+    if max_edges is not None and max_edges < 1:
+        raise ValueError(f"draw_network: max_edges must be at least 1 (None for no limit), got {max_edges}")
     layers, _ = _model_layers(model, "draw_network")
     if not layers or not layers[0]:
         raise ValueError("draw_network: the model has no neurons to draw")
@@ -570,7 +772,7 @@ def draw_network(
                 )
         width = len(neurons)
     n_edges = sum(len(n.w) for neurons in layers for n in neurons)
-    if n_edges > max_edges:
+    if max_edges is not None and n_edges > max_edges:
         raise ValueError(
             f"draw_network: the model has {n_edges:,} weights, above max_edges={max_edges}; "
             f"raise it with draw_network(model, max_edges={n_edges}) if you really want this picture"
@@ -583,6 +785,7 @@ def draw_network(
     # default splines, which route each edge through its own label.
     look = {"ranksep": "1.1", "nodesep": "0.2", **({} if show_weights else {"splines": "line"})}
     g = _new_graph("network", rankdir, look)
+    ports = FLOW_PORTS[rankdir]
     circle = {"shape": "circle", "style": "filled", "margin": "0.02"}
 
     def column(name: str, label: str, ids_labels: list[tuple[str, str, str]]) -> None:
@@ -598,7 +801,7 @@ def draw_network(
         texts = []
         for n in neurons:
             act = _activation_name(n)
-            text = html.escape(OPS[act].symbol if act in OPS else (act or "φ"))
+            text = html.escape(ops.OPS[act].symbol) if act in ops.OPS else _text(act or "φ")
             if show_weights:
                 text += f'<BR/><FONT POINT-SIZE="9">b = {_num(n.b.data)}</FONT>'
             texts.append(text)
@@ -606,12 +809,13 @@ def draw_network(
                [(nid, t, COLORS["parameter"]) for nid, t in zip(ids, texts)])
         for nid, n in zip(ids, neurons):
             for src, w in zip(prev_ids, n.w):
-                g.edge(src, nid, **_weight_edge(w.data, wmax, show_weights))
+                g.edge(src, nid, tailport=ports[0], headport=ports[1],
+                       **_weight_edge(w.data, wmax, show_weights))
         prev_ids = ids
     outs = [("y", "y")] if len(prev_ids) == 1 else [(f"y{k + 1}", f"y{k + 1}") for k in range(len(prev_ids))]
     column("cluster_outputs", "outputs", [(oid, text, COLORS["output"]) for oid, text in outs])
     for src, (oid, _) in zip(prev_ids, outs):
-        g.edge(src, oid, color=WEIGHT_COLORS["0"])
+        g.edge(src, oid, tailport=ports[0], headport=ports[1], color=WEIGHT_COLORS["0"])
     return g
 
 

@@ -18,3 +18,18 @@ settings.register_profile(
 )
 settings.register_profile("dev", deadline=None, max_examples=300)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def restore_op_table():
+    """Ops defined in a test (mg.ops.define) are removed from the table afterwards."""
+    from micrograd_tw import ops
+
+    saved = [(table, dict(table)) for table in (ops.OPS, ops.UNARY, ops.BINARY)]
+    yield
+    for table, contents in saved:
+        table.clear()
+        table.update(contents)

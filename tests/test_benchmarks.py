@@ -33,9 +33,9 @@ def test_floor_node_builds_the_same_graph_as_value():
     root = common.build_mixed([common.BareNode(x) for x in leaf_data], indices)
     assert root.data == common.build_mixed(leaf_data, indices)
     assert common.BareNode.__slots__ == mg.Value.__slots__
-    assert (root._tag, root._da, root._db) == ("+", 1.0, 1.0)
+    assert (root._op_label, root._partial_a, root._partial_b_or_operands) == ("+", 1.0, 1.0)
     product = common.BareNode(3.0) * common.BareNode(-2.0)
-    assert (product.data, product._da, product._db) == (-6.0, -2.0, 3.0)
+    assert (product.data, product._partial_a, product._partial_b_or_operands) == (-6.0, -2.0, 3.0)
     result = common.mixed_floor(n_ops=1200, repeats=2)
     assert len(result["build"]) == 2 and result["root"] == common.build_mixed(*common.mixed_plan(1200))
 

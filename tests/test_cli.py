@@ -79,7 +79,10 @@ REFUSALS = [
     ("log-domain", ["gradcheck", "log(x - 3)", "x=1"], "in 'log(x - 3)': log: the operand must be positive"),
     ("division-by-zero", ["gradcheck", "x / (w - 1)", "x=1", "w=1"], "division by zero"),
     ("no-variables", ["gradcheck", "1 + 2"], "no variables"),
-    ("central-difference-outside-domain", ["gradcheck", "sqrt(x)", "x=0"], "cannot take central differences"),
+    # log at 1e-7 is defined, at 1e-7 - eps = -9e-7 it is not
+    ("central-difference-outside-domain", ["gradcheck", "log(x)", "x=1e-7"],
+     "cannot take central differences"),
+    ("infinite-derivative", ["gradcheck", "sqrt(x)", "x=0"], "df/dx = inf at x=0: the derivative is beyond"),
     ("bad-eps", ["gradcheck", "x", "x=1", "--eps", "0"], "eps must be a positive"),
     ("bad-eps-text", ["gradcheck", "x", "x=1", "--eps", "abc"], "invalid float value"),
     ("bad-atol", ["gradcheck", "x", "x=1", "--atol", "-1"], "--atol must be a finite number >= 0"),
@@ -89,7 +92,44 @@ REFUSALS = [
     ("graph-missing-value", ["graph", "x * w", "x=1", "-o", "g.dot"], "no value for w"),
     ("no-command", [], "required: COMMAND"),
     ("unknown-command", ["train"], "invalid choice: 'train'"),
-    ("demo-bad-steps", ["demo", "--steps", "0"], "--steps must be at least 1"),
+    ("demo-bad-steps", ["demo", "--steps", "0"], "--steps must be from 1 to 100,000"),
+    # issue 11 #7: limits instead of numpy's _ArrayMemoryError
+    ("demo-huge-samples", ["demo", "--samples", "100000000000"], "--samples (k) must be from 1 to 10,000"),
+    ("demo-negative-seed", ["demo", "--seed", "-1"], "--seed must be from 0 to 4294967295"),
+    # issue 11 #7: draw_dot's layout guard, as one line (x used 120 times)
+    ("graph-too-wide-to-lay-out", ["graph", "*".join(["x"] * 120), "x=1", "-o", "g.svg"],
+     "cannot draw this formula: Graphviz would take very long to lay out"),
+    # issue 11 #8: a literal beyond the float range is refused as x=1e999 is
+    ("overflowing-literal", ["gradcheck", "1e999*x", "x=1"],
+     "a number beyond the float range at column 1: '1e999'"),
+    ("overflowing-literal-graph", ["graph", "x + 1e999", "x=1", "-o", "g.dot"],
+     "a number beyond the float range"),
+    # ... and a value that overflows at the point is said to, not called a MISMATCH
+    ("overflowing-value-gradcheck", ["gradcheck", "x*1e308*10", "x=1"],
+     "in 'x*1e308*10': the value inf is beyond the float range"),
+    ("overflowing-value-graph", ["graph", "x*1e308*10", "x=1", "-o", "g.dot"],
+     "the value inf is beyond the float"),
+    ("overflowing-folded-constant", ["graph", "1e308*10*x", "x=1", "-o", "g.dot"],
+     "in '1e308*10': the value inf"),
+    # d(1/x)/dx = -1/x² = -1e400 at x = 1e-200: the value is finite, the derivative is not
+    ("overflowing-derivative", ["gradcheck", "1/x", "x=1e-200"],
+     "df/dx = -inf at x=1e-200: the derivative is beyond"),
+    ("overflowing-derivative-graph", ["graph", "1/x", "x=1e-200", "-o", "g.dot"], "df/dx = -inf"),
+    # issue 11, messages: the column of a syntax error, and ^ pointed at with the ** hint
+    ("syntax-end", ["graph", "x*", "x=1", "-o", "g.dot"], "not a formula: nothing follows '*' at column 3"),
+    ("syntax-middle", ["gradcheck", "x y", "x=1"], "not a formula: invalid syntax at 'y' at column 3"),
+    ("caret-power", ["graph", "x^2", "x=1", "-o", "g.dot"],
+     "^ is not allowed (powers are written **: x**2) at column 2"),
+    ("caret-power-after-paren", ["gradcheck", "2 + (x+1) ^ 2", "x=1"],
+     "powers are written **: 2 + (x+1)**2) at column 11"),
+    ("caret-power-after-cjk", ["gradcheck", "權重^2", "權重=1"],
+     "(powers are written **: 權重**2) at column 3"),
+    # relu at 0: central differences give 0.5, halfway between its one-sided derivatives 0 and 1
+    ("kink-relu", ["gradcheck", "relu(x)", "x=0"],
+     "relu(x) is at a kink (不可微點) of relu at this point: its one-sided derivatives at 0 differ "
+     "(0 from the left, 1 from the right), so central differences cannot check"),
+    ("kink-inside", ["gradcheck", "x * relu(2*x - 2)", "x=1"],
+     "relu(2*x - 2) is at a kink (不可微點) of relu"),
 ]
 
 
@@ -98,15 +138,18 @@ REFUSALS = [
 IN_SUBPROCESS = [
     "attribute-call", "dunder-import", "unknown-function", "malformed-value", "nan-value", "duplicate",
     "too-long", "unary-chain", "exponent-overflow", "int-too-large", "leading-minus", "no-command",
+    "demo-huge-samples", "graph-too-wide-to-lay-out", "overflowing-literal", "caret-power", "kink-relu",
 ]
 
 
 def check_refusal(code: int, err: str, out: str, fragment: str) -> None:
     assert code == 2, (out, err)
     assert "Traceback" not in err
-    assert err.endswith("\n") and err.count("\n") == 1, err
-    assert fragment in err
-    assert out == ""
+    assert err.endswith("\n")
+    (message,) = err.splitlines()  # every failure is one line
+    assert fragment in message
+    if "kink" not in fragment:  # gradcheck prints its table before saying why it cannot check
+        assert out == ""
 
 
 @pytest.mark.parametrize("name, args, fragment", REFUSALS, ids=[r[0] for r in REFUSALS])
@@ -160,12 +203,85 @@ def test_gradcheck_prints_both_derivatives_and_exits_0():
 
 
 def test_gradcheck_mismatch_exits_1():
-    # relu at its kink: backward gives relu'(0) = 0, the central difference gives 1/2.
-    r = run("gradcheck", "relu(x)", "x=0")
+    # exp at 0 with a step of 1: backward gives 1, the central difference (e - 1/e) / 2 = sinh 1.
+    r = run("gradcheck", "exp(x)", "x=0", "--eps", "1")
     assert r.returncode == 1
-    assert "MISMATCH" in r.stdout and "Traceback" not in r.stderr
+    assert "MISMATCH for x" in r.stdout and r.stderr == ""
+    row = next(line.split() for line in r.stdout.splitlines() if line.startswith("x "))
+    assert [float(row[2]), float(row[3])] == [1.0, pytest.approx(math.sinh(1.0))]
+
+
+def test_gradcheck_at_relu_kink_is_not_called_a_mismatch():
+    # relu at its kink: backward gives relu'(0) = 0, the central difference gives 1/2,
+    # halfway between the one-sided derivatives 0 and 1: neither is wrong.
+    r = run("gradcheck", "relu(x)", "x=0")
+    assert r.returncode == 2
+    assert "MISMATCH" not in r.stdout and "Traceback" not in r.stderr
     row = next(line.split() for line in r.stdout.splitlines() if line.startswith("x "))
     assert [float(row[2]), float(row[3])] == [0.0, pytest.approx(0.5)]
+    assert row[-3:] == ["at", "a", "kink"]
+    assert r.stderr.count("\n") == 1 and "kink (不可微點) of relu" in r.stderr
+
+
+def test_gradcheck_at_a_kink_that_central_differences_agree_with_notes_it(capsys):
+    # abs at 0: one-sided derivatives -1 and 1; the central difference (|e| - |-e|) / 2e = 0
+    # and backward's abs'(0) = 0 agree, so the check passes, with a word about the kink.
+    assert main(["gradcheck", "abs(x)", "x=0"]) == 0
+    out = capsys.readouterr().out
+    assert "note: abs(x) is at a kink (不可微點) of abs at this point" in out
+    assert "(-1 from the left, 1 from the right)" in out
+    assert "all 1 derivatives match" in out
+
+
+def test_gradcheck_away_from_kinks_says_nothing_of_them(capsys):
+    # relu(x + 1) at x = 0.5 is at 1.5, far from relu's kink; tanh, gaussian and exp are smooth
+    # even where a one-sided difference quotient changes fastest (gaussian at 0, exp at 5)
+    assert main(["gradcheck", "tanh(x) * relu(x + 1) + gaussian(x - 0.5) + exp(x + 4.5)", "x=0.5"]) == 0
+    assert "kink" not in capsys.readouterr().out
+
+
+def test_kinks_come_from_the_functions_called():
+    # the formula's calls are tested by their own derivative's jump, not by their names
+    f = parse("relu(x - 1) + abs(2 * x) + tanh(x)")
+    assert f.kinks({"x": 1.0}, 1e-6) == [mg.formula.Kink("relu(x - 1)", "relu", 0.0, 0.0, 1.0)]
+    (kink,) = f.kinks({"x": 0.0}, 1e-6)
+    assert (kink.part, kink.function, kink.left, kink.right) == ("abs(2 * x)", "abs", -1.0, 1.0)
+    assert f.kinks({"x": 0.5}, 1e-6) == []
+    # within the step of the kink counts: central differences straddle it
+    assert [k.function for k in parse("relu(x)").kinks({"x": 1e-9}, 1e-6)] == ["relu"]
+
+
+def test_demo_that_diverges_says_so_in_one_line_and_exits_1(tmp_path, capsys):
+    # η = 1e10 makes the loss grow without bound until it overflows
+    code = main(["demo", "--lr", "1e10", "--steps", "20", "--out", str(tmp_path / "d")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "training diverged at step " in err and "overflowed; try a smaller --lr" in err
+
+
+def test_demo_that_diverges_in_a_real_process(tmp_path):
+    r = run("demo", "--lr", "1e10", "--steps", "20", "--out", str(tmp_path / "d"))
+    assert r.returncode == 1
+    assert r.stderr.count("\n") == 1 and "training diverged at step" in r.stderr, r.stderr
+
+
+def test_an_unexpected_error_is_one_line_not_a_traceback(capsys, monkeypatch):
+    def broken(*args, **kwargs):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(mg, "grad", broken)
+    assert main(["gradcheck", "x", "x=1"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unexpected KeyError" in err and "please report" in err
+
+
+def test_graph_dot_source_has_no_layout_cap(tmp_path, capsys):
+    # DOT source is cheap to write; only a layout by Graphviz needs draw_dot's guard
+    out = tmp_path / "g.dot"
+    assert main(["graph", "*".join(["x"] * 120), "x=1", "-o", str(out)]) == 0
+    # x*x*...*x: 119 products, each with two edges in (both operands) and one out
+    assert out.read_text(encoding="utf-8").count("->") == 3 * 119
 
 
 @pytest.mark.parametrize("value", ["1", "-2.5", "1e-3", "+4", ".5", "3.", "-1E+2"])
@@ -253,11 +369,13 @@ def test_graph_renders_pictures(tmp_path, ext, magic):
         assert "12.5" in text  # x.grad = y x^(y-1) + 1/x, shown in x's box
 
 
-def test_graph_without_graphviz_says_how_to_install(tmp_path):
-    # PATH without Graphviz: the Python interpreter is called by its full path.
-    r = run("graph", "x*w", "x=1", "w=2", "-o", "g.svg", cwd=tmp_path, env={"PATH": str(tmp_path)})
-    assert r.returncode == 1
-    assert r.stderr.count("\n") == 1 and "Graphviz" in r.stderr and "-o g.dot" in r.stderr
+def test_graph_without_graphviz_says_how_to_install(tmp_path, monkeypatch, capsys):
+    # Neither Graphviz's dot on PATH nor graphviz-pure anywhere (tests/test_rendering.py uses it).
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(mg.viz, "PURE_PROGRAM", "no-such-graphviz-pure")
+    assert main(["graph", "x*w", "x=1", "w=2", "-o", str(tmp_path / "g.svg")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Graphviz" in err and "graphviz-pure" in err and "-o g.dot" in err
     assert not (tmp_path / "g.svg").exists()
 
 
@@ -288,7 +406,7 @@ def test_every_function_is_the_engine_op():
 def test_constants_are_folded_not_nodes():
     x = mg.Value(3.0, label="x")
     out = parse("x * (2 + exp(0))").evaluate({"x": x})
-    assert out.data == 9.0 and out._prev == (x,)  # one parent: the constant 3 is not a node
+    assert out.data == 9.0 and mg.engine.parents(out) == (x,)  # one parent: the constant 3 is not a node
 
 
 def test_parse_number():

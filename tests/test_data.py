@@ -103,3 +103,20 @@ def test_bad_shape_parameters():
         make_circles(10, factor=1.0)
     with pytest.raises(ValueError, match="classes"):
         make_spiral(10, classes=0)
+
+
+# ------------------------------------------------ issue 11: messages in the caller's terms
+
+
+@pytest.mark.parametrize("make", [make_moons, make_circles, make_spiral])
+def test_a_negative_or_non_int_seed_is_named(make):
+    name = make.__name__
+    with pytest.raises(ValueError, match=f"{name}: seed must be None or an int >= 0, got -1"):
+        make(10, seed=-1)
+    with pytest.raises(TypeError, match=f"{name}: seed must be None or an int >= 0, got str"):
+        make(10, seed="0")
+
+
+def test_a_factor_given_as_text_is_named():
+    with pytest.raises(TypeError, match="make_circles: factor must be a real number .* got str"):
+        make_circles(10, factor="0.5")

@@ -380,7 +380,7 @@ def test_toposort_puts_each_node_after_its_parents_once() -> None:
     assert len(order) == len(set(order)) == 7 and order[-1] is e
     index = {id(n): i for i, n in enumerate(order)}
     for n in order:
-        for p in n._prev:
+        for p in mg.engine.parents(n):
             assert index[id(p)] < index[id(n)]
     assert mg.toposort(a) == [a]
     assert mg.toposort(e) == order  # a second walk gives the same order
@@ -611,10 +611,11 @@ def test_dot_operands_in_every_layout(layout: str) -> None:
     }[layout]
     d = mg.dot(ws, xs)
     d.label = "z"  # a label must not hide the operands
-    got_ws, got_xs = engine.dot_operands(d)
-    for got, original in zip((*got_ws, *got_xs), (*ws, *xs)):
-        assert got is original if isinstance(original, Value) else (type(got) is float and got == original)
-    assert d._partials[-1] == (tuple(got_ws), tuple(got_xs))
+    got = engine.operands(d)
+    assert len(got) == len(ws) + len(xs)
+    for g, original in zip(got, (*ws, *xs)):
+        assert g is original if isinstance(original, Value) else (type(g) is float and g == original)
+    assert engine.parents(d) == tuple(v for v in got if isinstance(v, Value))
     assert d.data == (0.0 if layout == "empty" else 0.5 * 3.0 - 2.0 * 1.5)
     if layout == "empty":
         return

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -12,10 +11,17 @@ from pathlib import Path
 
 import pytest
 
+from micrograd_tw.viz import find_renderer
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 TIMEOUT = 300  # a guard against a hang, not a speed check
-HAVE_DOT = shutil.which("dot") is not None
+HAVE_RENDERER = find_renderer() is not None  # Graphviz's dot, or graphviz-pure
+# Run a script with neither Graphviz's dot (the PATH it gets) nor graphviz-pure.
+WITHOUT_RENDERER = (
+    "import runpy, sys; from micrograd_tw import viz; viz.PURE_PROGRAM = 'no-such-graphviz-pure'; "
+    "sys.argv = sys.argv[1:]; "
+)
 
 # example -> (STEPS for the test, the pictures it writes)
 RUNS = {
@@ -28,11 +34,14 @@ RUNS = {
 }
 
 
-def run_example(name: str, steps: int, out: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+def run_example(name: str, steps: int, out: Path, env: dict | None = None,
+                renderer: bool = True) -> subprocess.CompletedProcess:
     env = {**os.environ, "STEPS": str(steps), "OUT": str(out), "MPLBACKEND": "Agg", **(env or {})}
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    script = str(EXAMPLES / f"{name}.py")
+    no_renderer = ["-c", WITHOUT_RENDERER + "runpy.run_path(sys.argv[0], run_name='__main__')"]
     return subprocess.run(
-        [sys.executable, str(EXAMPLES / f"{name}.py")],
+        [sys.executable, *([] if renderer else no_renderer), script],
         capture_output=True, text=True, encoding="utf-8", env=env, timeout=TIMEOUT,
     )
 
@@ -52,9 +61,42 @@ def assert_svg(path: Path) -> None:
     assert len(list(root.iter())) > 10, f"{path} draws almost nothing"
 
 
-def test_every_example_is_covered():
-    scripts = {p.stem for p in EXAMPLES.glob("*.py")}
-    assert scripts == set(RUNS)
+def listed_examples(root: Path) -> set[str]:
+    """The example files that a README's table links to, in both READMEs."""
+    names = set()
+    for readme in ("README.md", "README.zh-TW.md"):
+        text = (root / readme).read_text(encoding="utf-8")
+        names |= set(re.findall(r"\(examples/([^)/]+\.(?:py|ipynb))\)", text))
+    return names
+
+
+def check_listed_examples(root: Path) -> None:
+    """What the READMEs list exists and is run here; other files in examples/ are the user's."""
+    listed = listed_examples(root)
+    assert {f"{name}.py" for name in RUNS} | {"interactive.ipynb"} == listed
+    for name in listed:
+        assert (root / "examples" / name).is_file(), name
+
+
+def test_every_listed_example_exists_and_is_run():
+    check_listed_examples(ROOT)
+
+
+def test_a_users_copy_of_an_example_or_a_notebook_run_breaks_no_test(tmp_path):
+    # Natural actions: copy an example to try changes, run the notebook with nbconvert.
+    for readme in ("README.md", "README.zh-TW.md"):
+        shutil.copy(ROOT / readme, tmp_path / readme)
+    shutil.copytree(EXAMPLES, tmp_path / "examples", ignore=shutil.ignore_patterns("out", "__pycache__"))
+    shutil.copy(EXAMPLES / "moons.py", tmp_path / "examples" / "my_moons.py")
+    shutil.copy(EXAMPLES / "interactive.ipynb", tmp_path / "examples" / "interactive.nbconvert.ipynb")
+    check_listed_examples(tmp_path)
+
+
+@pytest.mark.skipif(shutil.which("git") is None or not (ROOT / ".git").exists(), reason="not a git checkout")
+def test_generated_files_are_ignored_by_git():
+    for generated in ("examples/interactive.nbconvert.ipynb", "examples/out/moons.png"):
+        r = subprocess.run(["git", "check-ignore", "-q", generated], cwd=ROOT, capture_output=True)
+        assert r.returncode == 0, f"{generated} is not ignored"
 
 
 @pytest.mark.parametrize("name", list(RUNS))
@@ -66,21 +108,21 @@ def test_example_runs_and_writes_pictures(name, tmp_path):
     for picture in pictures:
         if picture.endswith(".png"):
             assert_png(tmp_path / picture)
-        elif HAVE_DOT:
+        elif HAVE_RENDERER:
             assert_svg(tmp_path / f"{picture}.svg")
         else:
             assert (tmp_path / f"{picture}.dot").read_text(encoding="utf-8").lstrip().startswith("digraph")
 
 
 def test_example_docstrings_say_how_to_run():
-    for script in EXAMPLES.glob("*.py"):
-        doc = script.read_text(encoding="utf-8").split('"""')[1]
-        assert f"python examples/{script.name}" in doc, script.name
+    for name in RUNS:
+        doc = (EXAMPLES / f"{name}.py").read_text(encoding="utf-8").split('"""')[1]
+        assert f"python examples/{name}.py" in doc, name
 
 
 def test_graph_tour_without_graphviz_writes_dot(tmp_path):
     # A PATH without Graphviz; the interpreter is called by its full path.
-    r = run_example("graph_tour", 1, tmp_path, env={"PATH": str(tmp_path)})
+    r = run_example("graph_tour", 1, tmp_path, env={"PATH": str(tmp_path)}, renderer=False)
     assert r.returncode == 0, r.stderr
     assert "install Graphviz" in r.stdout
     for picture in RUNS["graph_tour"][1]:
@@ -107,16 +149,19 @@ def test_notebook_executes_headless():
 # ---------------------------------------------------------------- demo
 
 
-def run_demo(out: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+def run_demo(out: Path, *args: str, env: dict | None = None,
+             renderer: bool = True) -> subprocess.CompletedProcess:
     env = {**os.environ, **(env or {})}
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    no_renderer = ["-c", WITHOUT_RENDERER + "runpy.run_module('micrograd_tw', run_name='__main__')", "-"]
     return subprocess.run(
-        [sys.executable, "-m", "micrograd_tw", "demo", "--steps", "5", "--out", str(out), *args],
+        [sys.executable, *(no_renderer if not renderer else ["-m", "micrograd_tw"]),
+         "demo", "--steps", "5", "--out", str(out), *args],
         capture_output=True, text=True, encoding="utf-8", env=env, timeout=TIMEOUT,
     )
 
 
-@pytest.mark.skipif(not HAVE_DOT, reason="Graphviz's dot program is not installed")
+@pytest.mark.skipif(not HAVE_RENDERER, reason="neither Graphviz's dot nor graphviz-pure is installed")
 def test_demo_writes_graph_network_and_loss_curve(tmp_path):
     r = run_demo(tmp_path / "demo")
     assert r.returncode == 0, r.stderr
@@ -130,7 +175,7 @@ def test_demo_writes_graph_network_and_loss_curve(tmp_path):
 
 
 def test_demo_without_graphviz_writes_dot_with_a_hint(tmp_path):
-    r = run_demo(tmp_path / "demo", env={"PATH": str(tmp_path)})
+    r = run_demo(tmp_path / "demo", env={"PATH": str(tmp_path)}, renderer=False)
     assert r.returncode == 0, r.stderr
     for name in ("graph.dot", "network.dot"):
         assert (tmp_path / "demo" / name).read_text(encoding="utf-8").lstrip().startswith("digraph")
@@ -167,7 +212,7 @@ def test_readme_quick_start_and_usage_example(readme, capsys):
 @pytest.mark.parametrize("readme", ["README.md", "README.zh-TW.md"])
 def test_readme_links_every_example(readme):
     text = (ROOT / readme).read_text(encoding="utf-8")
-    for example in sorted(p.name for p in EXAMPLES.iterdir() if p.suffix in (".py", ".ipynb")):
+    for example in [*(f"{name}.py" for name in RUNS), "interactive.ipynb"]:
         assert f"(examples/{example})" in text
 
 

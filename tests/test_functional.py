@@ -167,9 +167,14 @@ def test_softmax_family_errors(fn: Any) -> None:
     name = fn.__name__
     with pytest.raises(ValueError, match=f"{name}: the list of scores is empty"):
         fn([])
-    for bad in (Value(1.0), 3.0, "abc"):
+    for bad in (Value(1.0), 3.0):
         with pytest.raises(TypeError, match=f"{name}: expected a list of scores, got {type(bad).__name__}"):
             fn(bad)
+    for bad in ("abc", None, {1.0, 2.0}, {1.0: 0, 2.0: 0}):  # a dict or set has no order to give
+        with pytest.raises(TypeError, match=f"{name} scores must be a list .*, got {type(bad).__name__}"):
+            fn(bad)
+    with pytest.raises(TypeError, match=f"{name}: expected a list of scores, got a 0-d array"):
+        fn(np.array(1.0))
     with pytest.raises(TypeError, match="str"):
         fn([1.0, "a"])
 
@@ -317,7 +322,7 @@ def test_cross_entropy_matches_torch() -> None:
         ([1.0, 2.0], None, TypeError, "NoneType"),
         ([[1.0, 2.0]], [], ValueError, "the batch is empty"),
         ([[1.0, 2.0]], [0, 1], ValueError, "2 targets and 1 logit lists"),
-        ([1.0, 2.0], [0, 1], ValueError, "one list of logits per target"),
+        ([1.0, 2.0], [0, 1], ValueError, "logits is one list of scores; for one sample, pass one int target"),
         ([[1.0, 2.0], [3.0, 4.0]], [0, 1.0], TypeError, "float"),
         ([[1.0, 2.0], [3.0]], [0, 1], IndexError, "target class 1 is out of range for 1 classes"),
         (Value(1.0), 0, TypeError, "expected a list of scores, got Value"),
@@ -334,3 +339,47 @@ def test_zero_dimensional_arrays_are_numbers_not_rows() -> None:
         F.cross_entropy([1.0, 2.0], np.array(1))
     with pytest.raises(TypeError, match="ndarray"):
         F.mse_loss(np.array(1.0), np.array(2.0))
+
+
+# ------------------------------------------- issue 11: order and messages
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: F.mse_loss({1.0, 2.0}, [2, 1]), "mse_loss preds must be a list .*, got set"),
+        (lambda: F.mse_loss([2, 1], {1.0: 0, 2.0: 0}), "mse_loss targets must be a list .*, got dict"),
+        (lambda: F.mse_loss([[1.0, 2.0]], [{1.0, 2.0}]), r"mse_loss targets\[0\] must be a list .*, got set"),
+        (lambda: F.cross_entropy({1.0, 2.0}, 0), "cross_entropy scores must be a list .*, got set"),
+        (lambda: F.cross_entropy([[1.0, 2.0]], {0}), "cross_entropy targets must be a list .*, got set"),
+        (lambda: F.cross_entropy({(1.0, 2.0)}, [0]), "cross_entropy logits must be a list .*, got set"),
+    ],
+)
+def test_dicts_and_sets_are_refused_where_order_matters(call: Any, match: str) -> None:
+    with pytest.raises(TypeError, match=match):
+        call()
+
+
+def test_mse_loss_overflow_names_the_sample() -> None:
+    match = r"squared error of sample 1 overflows a float: prediction 1e\+200, target 0"
+    with pytest.raises(OverflowError, match=match):
+        F.mse_loss([0.0, 1e200], [0.0, 0.0])
+
+
+def test_mse_loss_counts_a_generator() -> None:
+    loss = F.mse_loss((p for p in [1.0, 2.0]), [1, 4])
+    assert loss.data == 2.0  # ((1 - 1)² + (2 - 4)²) / 2
+    with pytest.raises(ValueError, match="1 predictions but 2 targets"):
+        F.mse_loss((p for p in [1.0]), [1, 2])
+
+
+def test_cross_entropy_says_a_list_of_targets_needs_a_list_of_logit_lists() -> None:
+    with pytest.raises(ValueError, match="logits is one list of scores; for one sample, pass one int target"):
+        F.cross_entropy([1, 2], [0, 1])
+
+
+def test_a_huge_target_is_shown_short() -> None:
+    with pytest.raises(IndexError) as e:
+        F.cross_entropy([1.0, 2.0], 10**400)
+    assert "out of range for 2 classes" in str(e.value)
+    assert len(str(e.value)) < 120

@@ -37,17 +37,17 @@ def test_neuron_is_three_nodes_dot_plus_activation(act):
     n = Neuron(2, activation=act, seed=0)
     out = n([1.0, 2.0])
     assert out.op == act
-    (plus,) = out._prev
+    (plus,) = mg.engine.parents(out)
     assert plus.op == "+"
-    stimulus, bias = plus._prev
+    stimulus, bias = mg.engine.parents(plus)
     assert stimulus.op == "dot" and bias is n.b
-    assert set(stimulus._prev) == set(n.w)  # numbers as inputs are not nodes
+    assert set(mg.engine.parents(stimulus)) == set(n.w)  # numbers as inputs are not nodes
 
 
 def test_linear_neuron_has_no_activation_node():
     n = Neuron(2, activation="linear", seed=0)
     out = n([1.0, 2.0])
-    assert out.op == "+" and out._prev[0].op == "dot"
+    assert out.op == "+" and mg.engine.parents(out)[0].op == "dot"
 
 
 def test_neuron_gradients_match_hand_derivation():
@@ -101,7 +101,7 @@ def test_wrong_input_length_names_both_sizes(model, who, nin, x):
 
 
 def test_a_single_number_is_not_an_input_list():
-    with pytest.raises(TypeError, match="MLP expects a list of 2 inputs, got float"):
+    with pytest.raises(TypeError, match=r"MLP takes one sample, a list of 2 inputs; got one number \(1.0\)"):
         MLP(2, [1], seed=0)(1.0)
 
 
@@ -279,3 +279,98 @@ def test_custom_module_walks_public_attributes_in_order():
 def test_package_exports_modules():
     assert mg.nn.MLP is MLP
     assert mg.optim.SGD is not None and mg.data.make_moons is not None
+
+
+# ------------------------------------------------ issue 11: inputs refused in the caller's terms
+
+
+@pytest.mark.parametrize(
+    "x, error, match",
+    [
+        ({2.0: 0, 1.0: 0}, TypeError, "MLP input must be a list of numbers or Values, got dict"),
+        ({1.0, 2.0}, TypeError, "MLP input must be a list of numbers or Values, got set"),
+        (None, TypeError, "MLP takes one sample, a list of 2 inputs; got None"),
+        (np.array(1.0), TypeError, r"MLP takes one sample, a list of 2 inputs; got one number \(array"),
+        ("ab", TypeError, "MLP input must be a list of numbers or Values, got str"),
+    ],
+)
+def test_inputs_without_an_order_or_not_a_list_are_named(x, error, match):
+    with pytest.raises(error, match=match):
+        MLP(2, [1], seed=0)(x)
+
+
+@pytest.mark.parametrize("batch", [np.array([[1, 2], [3, 4]]), [[1, 2], [3, 4]]])
+def test_a_batch_given_to_a_model_says_how_to_run_a_batch(batch):
+    with pytest.raises(TypeError) as e:
+        MLP(2, [3, 1], seed=0)(batch)
+    message = str(e.value)
+    assert "takes one sample" in message
+    assert "[model(x) for x in X]" in message and "mg.compile" in message
+
+
+def test_a_size_too_large_for_memory_is_refused_by_name():
+    with pytest.raises(ValueError, match=r"MLP nin is 1000.*more than micrograd_tw can hold") as e:
+        MLP(10**400, [1])
+    assert len(str(e.value)) < 200
+    with pytest.raises(ValueError, match=r"MLP nouts\[1\] is 100000000000"):
+        MLP(2, [3, 10**11])
+
+
+# ------------------------------------------------ issue 12 #7: micrograd's spelling
+
+
+@pytest.mark.parametrize("nonlin, activation", [(True, "relu"), (False, "linear")])
+def test_nonlin_is_micrograds_spelling_of_the_activation(nonlin, activation):
+    neuron = Neuron(3, nonlin=nonlin, seed=0)
+    assert neuron.activation == activation
+    assert neuron.architecture() == Neuron(3, activation, seed=0).architecture()
+    same = Neuron(3, activation, seed=0)
+    assert [p.data for p in neuron.parameters()] == [p.data for p in same.parameters()]
+    out = neuron([-5.0, -5.0, -5.0])
+    assert out.op == ("relu" if nonlin else "+")
+    layer = Layer(3, 2, nonlin=nonlin, seed=0)
+    assert layer.activation == activation
+    assert all(n.activation == activation for n in layer.neurons)
+
+
+def test_nonlin_agreeing_with_activation_is_accepted_and_contradicting_it_is_refused():
+    assert Neuron(2, "relu", nonlin=True).activation == "relu"
+    assert Layer(2, 2, activation="linear", nonlin=False).activation == "linear"
+    for make in (lambda: Neuron(2, "relu", nonlin=False), lambda: Layer(2, 2, "tanh", nonlin=True)):
+        with pytest.raises(ValueError, match="pass only one of them"):
+            make()
+    with pytest.raises(TypeError, match="nonlin must be True or False"):
+        Neuron(2, nonlin=1)
+    with pytest.raises(TypeError, match=r"Neuron\(nin, nonlin=False\)"):
+        Neuron(2, False)
+
+
+def test_mlp_calls_each_item_of_its_layers():
+    model = MLP(2, [3, 1], seed=0)
+    expected = model([0.5, -1.0]).data
+    calls = []
+
+    class LoggedLayer(Layer):
+        def __call__(self, x):
+            calls.append(len(x))
+            return super().__call__(x)
+
+    logged = LoggedLayer(2, 3, seed=0)
+    logged.neurons = model.layers[0].neurons
+    model.layers[0] = logged
+    assert model([0.5, -1.0]).data == expected
+    assert calls == [2]
+    model.layers.append(lambda xs: [x.relu() * 2 for x in xs])  # a callable appended, as in micrograd
+    assert model([0.5, -1.0]).data == max(expected, 0.0) * 2
+
+
+def test_the_readmes_micrograd_table_tells_the_truth():
+    x = mg.Value(3.0)
+    z = (x * x) * (x * x)
+    z.backward()
+    assert x.grad == 108.0  # 4x³
+    z.backward()
+    assert x.grad == 216.0  # the same gradient added again (micrograd 0.1.0 gives 324)
+    assert bool(mg.Value(0)) is False and (mg.Value(1) < 2) is True
+    assert repr(mg.Value(2)) == "Value(data=2.0, grad=0.0)"
+    assert MLP(2, [1], seed=0).layers[0](([1.0, 2.0])).__class__ is list

@@ -21,7 +21,7 @@ import pytest
 
 import micrograd_tw as mg
 from micrograd_tw import viz
-from micrograd_tw.ops import NARY_SYMBOLS, OPS
+from micrograd_tw.ops import OPS
 
 ROOT = Path(__file__).resolve().parents[1]
 SVG_TEXT = "{http://www.w3.org/2000/svg}text"
@@ -150,7 +150,7 @@ def test_neuron_graph_has_one_box_per_value_and_one_node_per_op():
     for text in ("x1", "w2", "data 0.7071", "grad 1", "data -6", "grad 0.5", "grad -1.5"):
         assert text in src
     labels = {op_label(src, o) for o in op_nodes(src)}
-    assert labels == {NARY_SYMBOLS["dot"], OPS["+"].symbol, OPS["tanh"].symbol}
+    assert labels == {OPS["dot"].symbol, OPS["+"].symbol, OPS["tanh"].symbol}
 
 
 def test_show_grad_false_leaves_grad_out():
@@ -198,8 +198,8 @@ X = 2.5
         (lambda x: 2 ** x, f"2 {OPS['**'].symbol}"),
         (lambda x: x * -0.5, f"{OPS['*'].symbol} -0.5"),
         (lambda x: -x, OPS["neg"].symbol),
-        (lambda x: mg.sum([x, 1.0, 2.0]), f"{NARY_SYMBOLS['sum']} + 3"),
-        (lambda x: mg.sum([x, x]), NARY_SYMBOLS["sum"]),
+        (lambda x: mg.sum([x, 1.0, 2.0]), f"{OPS['sum'].symbol} + 3"),
+        (lambda x: mg.sum([x, x]), OPS["sum"].symbol),
     ],
 )
 def test_constant_operand_shows_in_the_op_node(make, expected):
@@ -226,9 +226,9 @@ def test_dot_with_constant_operands_lists_them():
     y = mg.dot([w1, w2], [1.5, 2.0])
     src = mg.draw_dot(y).source
     assert len(value_nodes(src)) == 3
-    assert op_label(src, "op2") == f"{NARY_SYMBOLS['dot']}<BR/>x = (1.5, 2)"
+    assert op_label(src, "op2") == f"{OPS['dot'].symbol}<BR/>x = (1.5, 2)"
     z = mg.dot([w1, 3.0], [1.0, w2])  # constants on both sides, · for a Value
-    assert op_label(mg.draw_dot(z).source, "op2") == f"{NARY_SYMBOLS['dot']}<BR/>w = (·, 3)<BR/>x = (1, ·)"
+    assert op_label(mg.draw_dot(z).source, "op2") == f"{OPS['dot'].symbol}<BR/>w = (·, 3)<BR/>x = (1, ·)"
 
 
 def test_noncommutative_binary_ops_label_their_operands():
@@ -314,6 +314,46 @@ def test_tricky_labels_render_unchanged(tmp_path):
             assert line in texts, (line, texts)
 
 
+# Characters XML (so Graphviz's label parser) does not allow, and what is drawn instead:
+# the Control Pictures symbol for C0 controls and DEL, U+FFFD for U+FFFE and a lone surrogate.
+UNDRAWABLE = [
+    ("nul\x00", "nul\u2400"), ("bell\x07", "bell\u2407"), ("\x1b[31mred", "\u241b[31mred"),
+    ("page\x0c", "page\u240c"), ("del\x7f", "del\u2421"), ("x\ufffe", "x\ufffd"),
+    ("\ud800lone", "\ufffdlone"),
+]
+
+
+@needs_dot
+def test_labels_with_characters_xml_forbids_render(tmp_path):
+    # issue 11 #10: these made Graphviz fail ("not well-formed"); a lone surrogate made
+    # the DOT file unwritable (UnicodeEncodeError).  Each is drawn as a visible stand-in.
+    vals = [mg.Value(float(i), label=lab) for i, (lab, _) in enumerate(UNDRAWABLE)]
+    y = mg.sum(vals)
+    y.label = "sum\x00"
+    y.backward()
+    g = mg.draw_dot(y)
+    texts = svg_texts(Path(g.render(tmp_path / "controls", format="svg")).read_text(encoding="utf-8"))
+    for _, drawn in UNDRAWABLE:
+        assert drawn in texts, (drawn, texts)
+    assert "sum\u2400" in texts
+    png = Path(g.render(tmp_path / "controls", format="png")).read_bytes()
+    assert png.startswith(PNG_SIGNATURE)
+    # the labels themselves are not changed, only their picture
+    assert [v.label for v in vals] == [lab for lab, _ in UNDRAWABLE]
+
+
+@needs_dot
+def test_activation_named_with_control_characters_renders(tmp_path):
+    def act(x):
+        return x.tanh()
+
+    act.__name__ = "my\x07act"
+    model = mg.nn.MLP(2, [2, 1], activation=act, seed=0)
+    g = mg.draw_network(model)
+    texts = svg_texts(Path(g.render(tmp_path / "net", format="svg")).read_text(encoding="utf-8"))
+    assert "my\u2407act" in texts
+
+
 # ------------------------------------------------------------------- colours
 
 
@@ -370,11 +410,11 @@ def test_model_groups_each_neuron_in_its_layer():
     idx = {v: i for i, v in enumerate(order)}
     for li, layer in enumerate(model.layers):
         for nj, neuron in enumerate(layer.neurons):
-            d = next(v for v in order if v.op == "dot" and v._prev[0] is neuron.w[0])
-            s = next(v for v in order if v.op == "+" and d in v._prev)
+            d = next(v for v in order if v.op == "dot" and mg.engine.parents(v)[0] is neuron.w[0])
+            s = next(v for v in order if v.op == "+" and d in mg.engine.parents(v))
             expect = {f"n{idx[p]}" for p in (*neuron.w, neuron.b)}
             expect |= {f"n{idx[d]}", f"op{idx[d]}", f"n{idx[s]}", f"op{idx[s]}"}
-            acts = [v for v in order if v.op == neuron.activation and v._prev == (s,)]
+            acts = [v for v in order if v.op == neuron.activation and mg.engine.parents(v) == (s,)]
             assert len(acts) == (0 if neuron.activation == "linear" else 1)
             expect |= {f"n{idx[a]}" for a in acts} | {f"op{idx[a]}" for a in acts}
             assert cl[f"cluster_layer{li + 1}_neuron{nj + 1}"]["nodes"] == expect
@@ -419,7 +459,7 @@ def test_real_mlp_groups_each_neuron_with_its_three_steps(activation):
             assert c["parent"] == f"cluster_layer{i + 1}"
             assert len(c["nodes"]) == nin + 1 + 2 * steps  # weights, bias, a box and an op node per step
             ops = {op_label(src, nid) for nid in c["nodes"] if nid.startswith("op")}
-            expected = {NARY_SYMBOLS["dot"], OPS["+"].symbol} | ({OPS[activation].symbol} if i < 2 else set())
+            expected = {OPS["dot"].symbol, OPS["+"].symbol} | ({OPS[activation].symbol} if i < 2 else set())
             assert ops == expected
     # every parameter is drawn as a parameter, the inputs as inputs
     assert src.count(f'BGCOLOR="{viz.COLORS["parameter"]}"') == len(model.parameters()) == 20
@@ -609,6 +649,17 @@ def test_network_refuses_bad_models():
         mg.draw_network(model, max_edges=5)
 
 
+def test_draw_network_max_edges_none_is_no_limit_and_bad_values_say_so():
+    # None means no limit, as draw_dot's max_nodes=None; 3 inputs x 40 neurons = 120 weights
+    model = mg.nn.Layer(3, 40, seed=0)
+    src = mg.draw_network(model, max_edges=None).source
+    assert src.count("->") == 120 + 40  # one edge per weight, one from each neuron to its output
+    bad_values = (("10", TypeError), (2.5, TypeError), (True, TypeError), (0, ValueError), (-1, ValueError))
+    for bad, kind in bad_values:
+        with pytest.raises(kind, match="draw_network: max_edges must be"):
+            mg.draw_network(model, max_edges=bad)
+
+
 # --------------------------------------------------------- rendering with dot
 
 
@@ -682,8 +733,11 @@ def run_python(code: str, path: str) -> subprocess.CompletedProcess:
 def test_without_dot_source_works_and_rendering_says_how_to_install(tmp_path):
     empty = tmp_path / "bin"
     empty.mkdir()  # a PATH with no dot program on it
+    # ... and no graphviz-pure either (tests/test_rendering.py renders with it)
     code = r"""
 import graphviz, micrograd_tw as mg
+from micrograd_tw import viz
+viz.PURE_PROGRAM = "no-such-graphviz-pure"
 from micrograd_tw.viz import GraphvizNotFoundError
 x = mg.Value(2.0, label="x"); y = (x * 3).tanh(); y.backward()
 g = mg.draw_dot(y)
@@ -703,7 +757,7 @@ for name, attempt in [("render", lambda: g.render(r"OUT/g", format="svg")),
     assert proc.returncode == 0, proc.stderr
     for name in ("render", "pipe", "jupyter"):
         assert f"{name} ::" in proc.stdout
-    for hint in ("apt-get install graphviz", "brew install graphviz",
+    for hint in ("pip install graphviz-pure", "apt-get install graphviz", "brew install graphviz",
                  "conda install -c conda-forge graphviz", "winget install graphviz", "graphviz.org/download"):
         assert proc.stdout.count(hint) == 3, hint
 
@@ -723,7 +777,9 @@ def test_make_pictures_writes_well_formed_svgs(tmp_path):
     script = runpy.run_path(str(ROOT / "docs" / "make_pictures.py"))
     written = script["main"](["--out", str(tmp_path)])
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["mlp_graph.svg", "mlp_network.svg", "neuron_graph.svg"]
+    assert names == [
+        "backward_after.svg", "backward_before.svg", "mlp_graph.svg", "mlp_network.svg", "neuron_graph.svg"
+    ]
     assert sorted(written) == sorted(tmp_path.iterdir())
     texts = {p.stem: svg_texts(p.read_text(encoding="utf-8")) for p in written}
     # the neuron after backward: dy/dx1 = w1 (1 - y²) = -3 · 0.5
@@ -733,3 +789,24 @@ def test_make_pictures_writes_well_formed_svgs(tmp_path):
         assert text in texts["mlp_graph"]
     for text in ("x1", "x2", "y", "Layer 3", "linear"):
         assert text in texts["mlp_network"]
+    # L = (w·x + b − 1)² at x = 2, w = −1, b = 0.5: z = −1.5, ∂L/∂z = 2(z − 1) = −5,
+    # ∂L/∂w = −5·x = −10, ∂L/∂b = −5, ∂L/∂x = −5·w = 5; before backward every grad is 0
+    assert {"data 6.25", "grad 0"} <= set(texts["backward_before"])
+    assert not any(t.startswith("grad") and t != "grad 0" for t in texts["backward_before"])
+    for text in ("data 6.25", "grad 1", "grad -5", "grad -10", "grad 5"):
+        assert text in texts["backward_after"]
+
+
+@pytest.mark.parametrize("doc", ["how-backward-works.md", "how-backward-works.zh-TW.md"])
+def test_how_backward_works_quotes_the_engine_and_shows_its_pictures(doc):
+    # The page reads mg.grad's loop line by line: if the engine changes, the page must too.
+    text = (ROOT / "docs" / doc).read_text(encoding="utf-8")
+    quoted = text.split("<!-- quoted from micrograd_tw/engine.py, mg.grad", 1)[1]
+    quoted = quoted.split("```python\n", 1)[1].split("```", 1)[0]
+    engine = {line.strip() for line in (ROOT / "micrograd_tw" / "engine.py").read_text().splitlines()}
+    lines = [line.strip() for line in quoted.splitlines() if line.strip()]
+    assert len(lines) >= 8
+    assert [line for line in lines if line not in engine] == []
+    for picture in ("images/backward_before.svg", "images/backward_after.svg"):
+        assert f"]({picture})" in text
+        assert (ROOT / "docs" / picture).is_file()
