@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import gettext as _gettext
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 DOMAIN = "micrograd_tw"
@@ -45,6 +47,22 @@ def set_language(name: str | None) -> None:
     if not isinstance(name, str) or normalize(name) is None:
         raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, got {name!r}")
     _chosen = normalize(name)
+
+
+@contextmanager
+def use_language(name: str | None) -> Iterator[None]:
+    """``set_language(name)`` inside the block, and the choice before it afterwards.
+
+    ``None`` leaves the current choice as it is (the command line without ``--lang``).
+    """
+    global _chosen
+    before = _chosen
+    if name is not None:
+        set_language(name)
+    try:
+        yield
+    finally:
+        _chosen = before
 
 
 def language() -> str:
@@ -85,4 +103,9 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return _catalog(language()).ngettext(singular, plural, n)
 
 
-__all__ = ["set_language", "language", "normalize", "LANGUAGES"]
+def N_(message: str) -> str:
+    """Mark ``message`` for the catalog without translating it now (it is translated with _() when shown)."""
+    return message
+
+
+__all__ = ["set_language", "use_language", "language", "normalize", "LANGUAGES"]
