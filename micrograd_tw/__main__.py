@@ -118,7 +118,8 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     try:
         check_eps(args.eps)
     except ValueError:
-        raise _Exit(_("--eps must be a positive finite number, got {value}").format(value=args.eps), 2) from None
+        message = _("--eps must be a positive finite number, got {value}")
+        raise _Exit(message.format(value=args.eps), 2) from None
     formula, leaves, root = _build(args.formula, args.values)
     if not formula.names:
         raise FormulaError(_("the formula has no variables to differentiate"))
@@ -235,8 +236,8 @@ def _progress(step: int, steps: int, loss: float, start: float, tty: bool) -> No
     width = 30
     done = int(width * step / steps)
     shown = f"{loss:.6f}" if loss < 1e6 else f"{loss:.6g}"  # 1e300 is not 301 digits
-    line = f"[{'#' * done}{'.' * (width - done)}] {step:>{len(str(steps))}}/{steps}  " + _("loss {value}").format(
-        value=shown)
+    bar = f"[{'#' * done}{'.' * (width - done)}] {step:>{len(str(steps))}}/{steps}"
+    line = f"{bar}  " + _("loss {value}").format(value=shown)
     if tty:
         end = "\n" if step == steps else ""
         print(f"\r{line}  {time.perf_counter() - start:5.1f}s", end=end, flush=True)
@@ -255,7 +256,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         raise _Exit(_("--samples (k) must be from 1 to {most}, got {value}").format(
             most=f"{MAX_SAMPLES:,}", value=args.samples), 2)
     if not 0 <= args.seed <= MAX_SEED:
-        raise _Exit(_("--seed must be from 0 to {most}, got {value}").format(most=MAX_SEED, value=args.seed), 2)
+        message = _("--seed must be from 0 to {most}, got {value}")
+        raise _Exit(message.format(most=MAX_SEED, value=args.seed), 2)
     if not (args.lr > 0 and math.isfinite(args.lr)):
         raise _Exit(_("--lr (η) must be a positive number, got {value}").format(value=args.lr), 2)
     out_dir = Path(args.out)
@@ -281,16 +283,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if not math.isfinite(loss.data):
             if tty:
                 print()
-            raise _Exit(_("training diverged at step {step}: the loss overflowed; try a smaller --lr").format(
-                step=step), 1)
+            message = _("training diverged at step {step}: the loss overflowed; try a smaller --lr")
+            raise _Exit(message.format(step=step), 1)
         opt.zero_grad()
         loss.backward()
         opt.step()
         if not all(math.isfinite(p.data) for p in model.parameters()):
             if tty:
                 print()
-            raise _Exit(_("training diverged at step {step}: the weights overflowed; try a smaller --lr").format(
-                step=step), 1)
+            message = _("training diverged at step {step}: the weights overflowed; try a smaller --lr")
+            raise _Exit(message.format(step=step), 1)
         losses.append(loss.data)
         _progress(step, args.steps, loss.data, start, tty)
     print(_("loss {value}").format(value=f"{losses[0]:.6f} → {losses[-1]:.6f}"))
@@ -379,7 +381,8 @@ def _parser(prog: str) -> argparse.ArgumentParser:
                       help=_("learning rate η, a positive number (default: 0.5); "
                              "too large and training diverges"))
     demo.add_argument("--samples", type=int, default=40,
-                      help=_("number of samples k, 1 to {most} (default: 40)").format(most=f"{MAX_SAMPLES:,}"))
+                      help=_("number of samples k, 1 to {most} (default: 40)").format(
+                          most=f"{MAX_SAMPLES:,}"))
     demo.add_argument("--seed", type=int, default=0,
                       help=_("random seed, 0 to {most} (default: 0)").format(most=MAX_SEED))
     demo.add_argument("--out", default="micrograd-tw-demo",
