@@ -64,8 +64,56 @@ class _Exit(Exception):
         self.code = code
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's layout, with lines measured in terminal columns (a Chinese character takes two).
+
+    argparse wraps help with textwrap, which counts characters and splits
+    words at hyphens ("zh-" / "TW"); these two methods are the ones argparse's
+    own RawTextHelpFormatter overrides to change the wrapping.
+    """
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return _wrap(text, width)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "\n".join(indent + line for line in _wrap(text, width - len(indent)))
+
+
+# Punctuation that must not begin a line: it stays with the character before it.
+_CLOSING = "，。、；：！？）」』】,.;:!?)"
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` columns, broken at spaces or between Chinese characters.
+
+    A word longer than a line (a path, a URL) gets a line of its own and is not cut.
+    """
+    tokens: list[str] = []
+    for c in " ".join(text.split()):
+        joins = tokens and tokens[-1] != " " and c != " " and (
+            c in _CLOSING or (_width(c) == 1 and _width(tokens[-1][-1]) == 1))
+        if joins:
+            tokens[-1] += c
+        else:
+            tokens.append(c)
+    lines, line = [], ""
+    for token in tokens:
+        if line.strip() and _width(line.rstrip() + token) > width:
+            lines.append(line.rstrip())
+            line = "" if token == " " else token
+        else:
+            line += token
+    if line.strip():
+        lines.append(line.rstrip())
+    return lines
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors (its default prints the usage too)."""
+    """argparse with one-line errors (its default prints the usage too), and help wrapped for CJK."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)  # subcommands' parsers too
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         hint = ""
