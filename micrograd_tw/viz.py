@@ -73,6 +73,9 @@ RANKDIRS = ("LR", "TB", "RL", "BT")
 # draw_network's edges leave a node on its downstream side and enter the next on its
 # upstream side: free to leave anywhere, dot loops some over a column's caption.
 FLOW_PORTS = {"LR": ("e", "w"), "RL": ("w", "e"), "TB": ("s", "n"), "BT": ("n", "s")}
+# draw_network's column captions ("Hidden layer 2", 隱藏層 2): a size smaller than Graphviz's
+# 14 keeps a caption no wider than its column, so edges arcing past the column miss it.
+CAPTION_SIZE = "11"
 EXACT_COUNT = 100_000  # the cap's message counts a graph exactly up to this size
 MAX_LONG_EDGE_POINTS = 5_000  # beyond this, dot's layout takes seconds to minutes (see _long_edges)
 MAX_LABEL = 40  # longer labels are cut, so one label cannot blow up a picture
@@ -797,7 +800,7 @@ def draw_network(
 
     def column(name: str, label: str, ids_labels: list[tuple[str, str, str]]) -> None:
         with g.subgraph(name=name) as c:
-            c.attr(label=label, style="rounded", color="#d1d5db", fontname=FONT)
+            c.attr(label=label, style="rounded", color="#d1d5db", fontname=FONT, fontsize=CAPTION_SIZE)
             for node_id, text, fill in ids_labels:
                 c.node(node_id, _html(text), fillcolor=fill, **circle)
 

@@ -247,7 +247,8 @@ def test_demo_output_in_zh_tw(capsys: pytest.CaptureFixture, tmp_path: Path) -> 
 
 def captions(source: str) -> list[str]:
     """The cluster captions of a DOT source, in order."""
-    found = re.findall(r'fontname=\S+ label=(?:"([^"]*)"|(\S+)) style', source)
+    # a cluster's attribute statement: color=... fontname=... [fontsize=...] label=... style=...
+    found = re.findall(r'^\t+color=.* label=(?:"([^"]*)"|(\S+)) style=', source, flags=re.M)
     return [quoted or bare for quoted, bare in found]
 
 
