@@ -47,7 +47,8 @@ for ax, (name, φ) in zip(axes, ACTIVATIONS.items()):
     ax.axhline(0, color="gray", lw=0.5)
     ax.set(title=name, xlabel="z")
     ax.legend(fontsize=8)
-    print(f"{name:34s} φ(1) = {value_and_slope(φ, 1.0)[0]:.4f}   φ'(1) = {value_and_slope(φ, 1.0)[1]:.4f}")
+    # the name last: its width in a terminal depends on the language
+    print(f"φ(1) = {value_and_slope(φ, 1.0)[0]:+.4f}   φ'(1) = {value_and_slope(φ, 1.0)[1]:+.4f}   {name}")
 fig.tight_layout()
 mg.plotting.show(fig, OUT / "activations.png")
 print(_("wrote {path}").format(path=OUT / "activations.png"))
