@@ -380,17 +380,18 @@ def _loss_curve(losses: list[float], out_dir: Path) -> Path:
         path.write_text("step,loss\n" + "".join(f"{i},{v!r}\n" for i, v in enumerate(losses, 1)))
         print(_("hint: pip install matplotlib (or the [examples] extra) to get loss.png"), file=sys.stderr)
         return path
-    mg.plotting.use_language_font()
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot(range(1, len(losses) + 1), losses)
-    ax.set_xlabel(_("step"))
-    ax.set_ylabel("L(θ)")
-    ax.set_yscale("log")
-    ax.set_title(_("function learner: L(θ) = 1/(2k) Σ ||y − f(x)||²"))
-    fig.tight_layout()
     path = out_dir / "loss.png"
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    with matplotlib.rc_context():  # the Chinese font is for this picture: main() may run inside a program
+        mg.plotting.use_language_font()
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        ax.plot(range(1, len(losses) + 1), losses)
+        ax.set_xlabel(_("step"))
+        ax.set_ylabel("L(θ)")
+        ax.set_yscale("log")
+        ax.set_title(_("function learner: L(θ) = 1/(2k) Σ ||y − f(x)||²"))
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
     return path
 
 

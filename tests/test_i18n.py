@@ -230,9 +230,12 @@ def test_cli_in_zh_tw_from_the_environment_and_the_locale() -> None:
 
 
 def test_demo_output_in_zh_tw(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    matplotlib = pytest.importorskip("matplotlib")
+    fonts = list(matplotlib.rcParams["font.sans-serif"])
     code, out, _err = main_output(capsys, "demo", "--lang", "zh-TW", "--steps", "2", "--samples", "4",
                                   "--out", str(tmp_path))
     assert code == 0
+    assert matplotlib.rcParams["font.sans-serif"] == fonts  # the loss curve's Chinese font stayed in it
     lines = out.splitlines()
     assert lines[0].startswith("訓練 MLP(")
     assert lines[0].endswith("學 y = x1 * x2，k = 4 個樣本，η = 0.5，2 步")
