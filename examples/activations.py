@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import micrograd_tw as mg
+from micrograd_tw.i18n import _  # printouts and plot labels in English or 繁體中文
 
 mg.plotting.setup_script()  # files outside IPython, inline pictures under %run; safe printing
 
@@ -24,7 +25,7 @@ ACTIVATIONS = {  # the notes' formulas
     "ReLU  max(0, z)": mg.functional.relu,
     "sigmoid  1/(1+e^(−z))": mg.functional.sigmoid,
     "tanh  (e^z−e^(−z))/(e^z+e^(−z))": mg.functional.tanh,
-    "Gaussian  e^(−z²)": mg.functional.gaussian,
+    _("Gaussian  e^(−z²)"): mg.functional.gaussian,
 }
 
 
@@ -42,14 +43,15 @@ fig, axes = plt.subplots(1, 4, figsize=(14, 3.2))
 for ax, (name, φ) in zip(axes, ACTIVATIONS.items()):
     ys, dys = zip(*(value_and_slope(φ, float(z)) for z in zs))
     ax.plot(zs, ys, lw=2, label="φ(z)")
-    ax.plot(zs, dys, "--", lw=1.5, label="φ'(z) by backward")
+    ax.plot(zs, dys, "--", lw=1.5, label=_("φ'(z) by backward"))
     ax.axhline(0, color="gray", lw=0.5)
     ax.set(title=name, xlabel="z")
     ax.legend(fontsize=8)
-    print(f"{name:34s} φ(1) = {value_and_slope(φ, 1.0)[0]:.4f}   φ'(1) = {value_and_slope(φ, 1.0)[1]:.4f}")
+    # the name last: its width in a terminal depends on the language
+    print(f"φ(1) = {value_and_slope(φ, 1.0)[0]:+.4f}   φ'(1) = {value_and_slope(φ, 1.0)[1]:+.4f}   {name}")
 fig.tight_layout()
 mg.plotting.show(fig, OUT / "activations.png")
-print(f"wrote {OUT / 'activations.png'}")
+print(_("wrote {path}").format(path=OUT / "activations.png"))
 
 # checks: backward agrees with the textbook derivatives (away from ReLU's kink at 0)
 σ = 1 / (1 + math.exp(-0.7))

@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import micrograd_tw as mg
+from micrograd_tw.i18n import _  # printouts and plot labels in English or 繁體中文
 
 mg.plotting.setup_script()  # files outside IPython, inline pictures under %run; safe printing
 
@@ -30,7 +31,7 @@ Y = X[:, 0] * X[:, 1]
 # 2 inputs → a layer of 3 tanh neurons → 1 linear output neuron
 f = mg.nn.MLP(2, [3, 1], activation="tanh", seed=0)
 θ = f.parameters()  # θ = {wᵢ, b}: 3·(2+1) + (3+1) = 13 numbers to learn
-print(f"{f}: {len(θ)} parameters θ")
+print(_("{model}: {count} parameters θ").format(model=f, count=len(θ)))
 
 losses = []
 for step in range(STEPS):
@@ -46,7 +47,7 @@ for step in range(STEPS):
 
     losses.append(L.data)
     if step % max(1, STEPS // 10) == 0 or step == STEPS - 1:
-        print(f"step {step:4d}  L(θ) = {L.data:.6f}")
+        print(_("step {step}  L(θ) = {loss}").format(step=f"{step:4d}", loss=f"{L.data:.6f}"))
 
 # the same loss from the library: mse_loss's "half" reduction is the notes' 1/(2k)
 check = mg.functional.mse_loss([f(list(x)) for x in X], list(Y), reduction="half")
@@ -58,10 +59,11 @@ for x1, x2 in [(0.5, 0.5), (-0.8, 0.6), (0.9, -0.9)]:
 OUT.mkdir(parents=True, exist_ok=True)
 fig, ax = plt.subplots(figsize=(6, 3.5))
 ax.plot(range(1, len(losses) + 1), losses)
-ax.set(xlabel="step", ylabel="L(θ)", yscale="log", title="function learner 2 → 3 → 1 learning y = x1·x2")
+ax.set(xlabel=_("step"), ylabel="L(θ)", yscale="log",
+       title=_("function learner 2 → 3 → 1 learning y = x1·x2"))
 fig.tight_layout()
 mg.plotting.show(fig, OUT / "function_learner.png")
-print(f"wrote {OUT / 'function_learner.png'}")
+print(_("wrote {path}").format(path=OUT / "function_learner.png"))
 
 # checks: training lowered the loss
 assert losses[-1] < losses[0], "the loss did not go down"

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 import micrograd_tw as mg
+from micrograd_tw.i18n import _  # printouts (and the graphs' captions) in English or 繁體中文
 
 INLINE = mg.plotting.setup_script()  # inside IPython (%run), the graphs are drawn inline too
 STEPS = int(os.environ.get("STEPS", 1))  # nothing to train here; kept for the tests' uniform runner
@@ -31,7 +32,7 @@ def save(graph, name):
             from IPython.display import display
 
             display(graph)
-    print(f"wrote {path}")
+    print(_("wrote {path}").format(path=path))
 
 
 OUT.mkdir(parents=True, exist_ok=True)
@@ -56,5 +57,5 @@ save(mg.draw_network(mg.nn.MLP(2, [3, 1], activation="tanh", seed=0)), "network"
 assert math.isclose(w1.grad, (1 - y.data**2) * 1.0, rel_tol=1e-12)
 assert math.isclose(x[1].grad, (1 - y.data**2) * w2.data, rel_tol=1e-12)
 if FORMAT == "dot":
-    print("hint: pip install graphviz-pure, or install Graphviz (apt install graphviz / "
-          "brew install graphviz), to get SVG pictures")
+    print(_("hint: pip install graphviz-pure, or install Graphviz (apt install graphviz / "
+            "brew install graphviz), to get SVG pictures"))

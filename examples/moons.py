@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import micrograd_tw as mg
+from micrograd_tw.i18n import _  # printouts and plot labels in English or 繁體中文
 
 mg.plotting.setup_script()  # files outside IPython, inline pictures under %run; safe printing
 
@@ -42,7 +43,8 @@ for step in range(STEPS):
     losses.append(loss.data)
     if step % max(1, STEPS // 10) == 0 or step == STEPS - 1:
         accuracy = np.mean([(s.data > 0) == (y > 0) for s, y in zip(scores, Y)])
-        print(f"step {step:4d}  loss {loss.data:.4f}  accuracy {accuracy:.0%}")
+        print(_("step {step}  loss {loss}  accuracy {accuracy}").format(
+            step=f"{step:4d}", loss=f"{loss.data:.4f}", accuracy=f"{accuracy:.0%}"))
 
 lo, hi = X.min(axis=0) - 0.5, X.max(axis=0) + 0.5
 g1, g2 = np.meshgrid(np.linspace(lo[0], hi[0], GRID), np.linspace(lo[1], hi[1], GRID))
@@ -55,11 +57,11 @@ ax.contourf(g1, g2, Z > 0, levels=[-0.5, 0.5, 1.5], colors=["#fecaca", "#bfdbfe"
 ax.contour(g1, g2, Z, levels=[0.0], colors="black", linewidths=1)
 ax.scatter(X[:, 0], X[:, 1], c=labels, cmap=matplotlib.colors.ListedColormap(["#dc2626", "#2563eb"]),
            edgecolors="black", s=25)
-ax.set(title="decision boundary f(x) = 0", xlabel="x1", ylabel="x2")
+ax.set(title=_("decision boundary f(x) = 0"), xlabel="x1", ylabel="x2")
 ax2.plot(losses)
-ax2.set(title="loss", xlabel="step", ylabel="hinge + L2")
+ax2.set(title=_("loss"), xlabel=_("step"), ylabel="hinge + L2")
 fig.tight_layout()
 mg.plotting.show(fig, OUT / "moons.png")
-print(f"wrote {OUT / 'moons.png'}")
+print(_("wrote {path}").format(path=OUT / "moons.png"))
 
 assert losses[-1] < losses[0], "the loss did not go down"

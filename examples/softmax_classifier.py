@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import micrograd_tw as mg
+from micrograd_tw.i18n import _  # printouts and plot labels in English or 繁體中文
 
 mg.plotting.setup_script()  # files outside IPython, inline pictures under %run; safe printing
 
@@ -34,7 +35,8 @@ a, b, c = model(list(X[0]))
 S = a.exp() + b.exp() + c.exp()
 p_by_hand = [a.exp() / S, b.exp() / S, c.exp() / S]
 p = mg.functional.softmax([a, b, c])
-print("softmax of", [round(v.data, 3) for v in (a, b, c)], "=", [round(v.data, 3) for v in p])
+print(_("softmax of {scores} = {probabilities}").format(
+    scores=[round(v.data, 3) for v in (a, b, c)], probabilities=[round(v.data, 3) for v in p]))
 assert all(abs(u.data - v.data) < 1e-12 for u, v in zip(p, p_by_hand))
 
 losses = []
@@ -47,7 +49,8 @@ for step in range(STEPS):
     losses.append(loss.data)
     if step % max(1, STEPS // 10) == 0 or step == STEPS - 1:
         accuracy = np.mean([np.argmax([v.data for v in s]) == t for s, t in zip(scores, y)])
-        print(f"step {step:4d}  loss {loss.data:.4f}  accuracy {accuracy:.0%}")
+        print(_("step {step}  loss {loss}  accuracy {accuracy}").format(
+            step=f"{step:4d}", loss=f"{loss.data:.4f}", accuracy=f"{accuracy:.0%}"))
 
 # decision regions: the most likely class at every grid point (no graph needed: no_grad)
 lo, hi = X.min(axis=0) - 0.3, X.max(axis=0) + 0.3
@@ -62,11 +65,11 @@ fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10, 4.2))
 ax.contourf(g1, g2, region, levels=[-0.5, 0.5, 1.5, 2.5], colors=["#bfdbfe", "#fde68a", "#bbf7d0"])
 ax.scatter(X[:, 0], X[:, 1], c=y, cmap=matplotlib.colors.ListedColormap(["#2563eb", "#d97706", "#16a34a"]),
            edgecolors="black", s=25)
-ax.set(title="decision regions (argmax of softmax)", xlabel="x1", ylabel="x2")
+ax.set(title=_("decision regions (argmax of softmax)"), xlabel="x1", ylabel="x2")
 ax2.plot(losses)
-ax2.set(title="cross-entropy loss", xlabel="step", ylabel="loss")
+ax2.set(title=_("cross-entropy loss"), xlabel=_("step"), ylabel=_("loss"))
 fig.tight_layout()
 mg.plotting.show(fig, OUT / "softmax_classifier.png")
-print(f"wrote {OUT / 'softmax_classifier.png'}")
+print(_("wrote {path}").format(path=OUT / "softmax_classifier.png"))
 
 assert losses[-1] < losses[0], "the loss did not go down"

@@ -7,7 +7,8 @@ Allowed: numbers, names, ``+ - * / **``, unary minus (and plus), and calls of
 the functions that the op table offers to formulas (``FUNCTIONS``: ``exp log
 sqrt relu sigmoid tanh gaussian abs sin cos`` of one argument, ``max min`` of
 one or more).  Anything else raises ``FormulaError`` with a one-line
-message that quotes the part of the formula that is not allowed.
+message that quotes the part of the formula that is not allowed.  The
+messages are the command line's, so they are in the user's language (i18n).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 from . import engine
 from .engine import Value, grad
+from .i18n import N_, _
 from .ops import NARY, OPS, Op
 
 __all__ = ["FormulaError", "Formula", "Kink", "parse", "parse_number", "parse_assignments", "FUNCTIONS"]
@@ -56,29 +58,29 @@ _UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {
     ast.UAdd: lambda a: +a,
 }
 
-# What a refused node is called in the message.
+# What a refused node is called in the message (translated when the message is made).
 _KINDS: dict[type[ast.AST], str] = {
-    ast.Attribute: "an attribute",
-    ast.Subscript: "a subscript",
-    ast.Lambda: "a lambda",
-    ast.Compare: "a comparison",
-    ast.BoolOp: "a boolean operator",
-    ast.IfExp: "a conditional expression",
-    ast.List: "a list",
-    ast.Tuple: "a tuple",
-    ast.Set: "a set",
-    ast.Dict: "a dict",
-    ast.ListComp: "a comprehension",
-    ast.SetComp: "a comprehension",
-    ast.DictComp: "a comprehension",
-    ast.GeneratorExp: "a generator expression",
-    ast.JoinedStr: "an f-string",
-    ast.NamedExpr: "an assignment expression",
-    ast.Starred: "a starred expression",
-    ast.Await: "await",
-    ast.Yield: "yield",
-    ast.YieldFrom: "yield",
-    ast.Slice: "a slice",
+    ast.Attribute: N_("an attribute"),
+    ast.Subscript: N_("a subscript"),
+    ast.Lambda: N_("a lambda"),
+    ast.Compare: N_("a comparison"),
+    ast.BoolOp: N_("a boolean operator"),
+    ast.IfExp: N_("a conditional expression"),
+    ast.List: N_("a list"),
+    ast.Tuple: N_("a tuple"),
+    ast.Set: N_("a set"),
+    ast.Dict: N_("a dict"),
+    ast.ListComp: N_("a comprehension"),
+    ast.SetComp: N_("a comprehension"),
+    ast.DictComp: N_("a comprehension"),
+    ast.GeneratorExp: N_("a generator expression"),
+    ast.JoinedStr: N_("an f-string"),
+    ast.NamedExpr: N_("an assignment expression"),
+    ast.Starred: N_("a starred expression"),
+    ast.Await: N_("await"),
+    ast.Yield: N_("yield"),
+    ast.YieldFrom: N_("yield"),
+    ast.Slice: N_("a slice"),
 }
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
@@ -126,7 +128,7 @@ class Formula:
         """
         missing = [n for n in self.names if n not in values]
         if missing:
-            raise FormulaError(f"no value for {', '.join(missing)}")
+            raise FormulaError(_("no value for {names}").format(names=", ".join(missing)))
         out = self._eval(self.tree, values)
         return out if isinstance(out, Value) else Value(out)
 
@@ -143,15 +145,16 @@ class Formula:
         if isinstance(node, ast.Name):
             value = values[node.id]
             if not math.isfinite(value.data if isinstance(value, Value) else value):
-                raise FormulaError(f"{node.id} = {value}: a formula is evaluated at finite numbers")
+                raise FormulaError(_("{name} = {value}: a formula is evaluated at finite numbers").format(
+                    name=node.id, value=value))
             return value
         result = self._apply(node, values)
         data = result.data if isinstance(result, Value) else result
         if not math.isfinite(data):
             # Its operands were finite (or the part below would have said so): this part overflowed.
             part = ast.get_source_segment(self.source, node) or ast.unparse(node)
-            raise FormulaError(f"in {_clip(part)!r}: the value {data} is beyond the float range "
-                               "at this point")
+            message = _("in {part}: the value {value} is beyond the float range at this point")
+            raise FormulaError(message.format(part=repr(_clip(part)), value=data))
         return result
 
     def _apply(self, node: ast.expr, values: Mapping[str, Any]) -> Any:
@@ -176,7 +179,7 @@ class Formula:
             if isinstance(e, FormulaError):
                 raise
             part = ast.get_source_segment(self.source, node) or ast.unparse(node)
-            raise FormulaError(f"in {_clip(part)!r}: {e}") from None
+            raise FormulaError(_("in {part}: {reason}").format(part=repr(_clip(part)), reason=e)) from None
         raise AssertionError(f"unchecked node {type(node).__name__}")  # parse() lets no other node through
 
 
@@ -241,19 +244,21 @@ def _slopes(function: Callable[[Value], Value], at: float, h: float) -> tuple[fl
 def parse(source: str) -> Formula:
     """Parse and check a formula; ``FormulaError`` says what is not allowed and where."""
     if not isinstance(source, str):
-        raise FormulaError(f"a formula must be a str, got {type(source).__name__}")
+        raise FormulaError(_("a formula must be a str, got {type}").format(type=type(source).__name__))
     if len(source) > MAX_LENGTH:
-        raise FormulaError(f"the formula is {len(source)} characters long; the limit is {MAX_LENGTH}")
+        raise FormulaError(_("the formula is {length} characters long; the limit is {limit}").format(
+            length=len(source), limit=MAX_LENGTH))
     # A formula is one expression on one line: line breaks become spaces.
     source = " ".join(source.splitlines()).strip()
     if not source:
-        raise FormulaError("the formula is empty")
+        raise FormulaError(_("the formula is empty"))
     try:
         tree = ast.parse(source, mode="eval").body
     except SyntaxError as e:
         raise _syntax_error(source, e) from None
     except (ValueError, RecursionError, MemoryError) as e:  # null bytes; pathological nesting
-        raise FormulaError(f"not a formula: {_clip(str(e)) or type(e).__name__}") from None
+        reason = _clip(str(e)) or type(e).__name__
+        raise FormulaError(_("not a formula: {reason}").format(reason=reason)) from None
     names: dict[str, int] = {}
     # An explicit stack, depth checked before anything recurses.
     stack: list[tuple[ast.expr, int]] = [(tree, 1)]
@@ -261,8 +266,8 @@ def parse(source: str) -> Formula:
         node, depth = stack.pop()
         if depth > MAX_DEPTH:
             raise FormulaError(
-                f"the formula is nested more than {MAX_DEPTH} levels deep "
-                "(each operator or function applied to a result adds a level)"
+                _("the formula is nested more than {limit} levels deep "
+                  "(each operator or function applied to a result adds a level)").format(limit=MAX_DEPTH)
             )
         stack.extend((child, depth + 1) for child in _check_node(node, source, names))
     return Formula(source, tree, tuple(sorted(names, key=names.__getitem__)))
@@ -278,15 +283,18 @@ def _syntax_error(source: str, e: SyntaxError) -> FormulaError:
     """Python's SyntaxError in a formula's terms, with the column it points at."""
     offset = e.offset or 0  # in characters, 1-based; 0 when the text ended too early
     if (offset < 1 or offset > len(source)) and e.msg != "invalid syntax":
-        return FormulaError(f"not a formula: {_clip(e.msg)}")  # e.g. a null byte
+        return FormulaError(_("not a formula: {reason}").format(reason=_clip(e.msg)))  # e.g. a null byte
     if offset < 1 or offset > len(source):
         last = source.rstrip()[-1:]
-        what = f"nothing follows {last!r}" if last in "+-*/(" else "the formula ends too early"
-        return FormulaError(f"not a formula: {what} at column {len(source) + 1}", source, len(source) + 1)
-    message = e.msg
+        what = (_("nothing follows {symbol}").format(symbol=repr(last)) if last in "+-*/("
+                else _("the formula ends too early"))
+        return FormulaError(_("not a formula: {reason} at column {column}").format(
+            reason=what, column=len(source) + 1), source, len(source) + 1)
+    message = e.msg  # Python's own words (English, as its other messages)
     if message == "invalid syntax":
-        message = f"invalid syntax at {source[offset - 1]!r}"
-    return FormulaError(f"not a formula: {message} at column {offset}", source, offset)
+        message = _("invalid syntax at {symbol}").format(symbol=repr(source[offset - 1]))
+    return FormulaError(_("not a formula: {reason} at column {column}").format(reason=message, column=offset),
+                        source, offset)
 
 
 def _check_node(node: ast.expr, source: str, names: dict[str, int]) -> list[ast.expr]:
@@ -296,7 +304,8 @@ def _check_node(node: ast.expr, source: str, names: dict[str, int]) -> list[ast.
         part = ast.get_source_segment(source, at) or ast.unparse(at)
         if column is None:
             column = _char_column(source, at.col_offset)  # one line: parse() joined the lines
-        return FormulaError(f"{what} at column {column}: {_clip(part)!r}", source, column)
+        return FormulaError(_("{what} at column {column}: {part}").format(
+            what=what, column=column, part=repr(_clip(part))), source, column)
 
     if isinstance(node, ast.BinOp):
         if type(node.op) not in _BINARY:
@@ -308,28 +317,32 @@ def _check_node(node: ast.expr, source: str, names: dict[str, int]) -> list[ast.
             if isinstance(node.op, ast.BitXor):
                 left = ast.get_source_segment(source, node.left) or ast.unparse(node.left)
                 right = ast.get_source_segment(source, node.right) or ast.unparse(node.right)
-                hint = f" (powers are written **: {_clip(left, 20)}**{_clip(right, 20)})"
-            raise refuse(f"the operator {symbol} is not allowed{hint}", column=_char_column(source, at))
+                power = f"{_clip(left, 20)}**{_clip(right, 20)}"
+                hint = _(" (powers are written **: {power})").format(power=power)
+            raise refuse(_("the operator {symbol} is not allowed{hint}").format(symbol=symbol, hint=hint),
+                         column=_char_column(source, at))
         return [node.left, node.right]
     if isinstance(node, ast.UnaryOp):
         if type(node.op) not in _UNARY:
-            raise refuse(f"the operator {'not' if isinstance(node.op, ast.Not) else '~'} is not allowed")
+            symbol = "not" if isinstance(node.op, ast.Not) else "~"
+            raise refuse(_("the operator {symbol} is not allowed{hint}").format(symbol=symbol, hint=""))
         return [node.operand]
     if isinstance(node, ast.Constant):
         value = node.value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            kind = "a string" if isinstance(value, (str, bytes)) else f"the constant {value!r}"
-            raise refuse(f"{kind} is not allowed")
+            kind = _("a string") if isinstance(value, (str, bytes)) else _("the constant {value}").format(
+                value=repr(value))
+            raise refuse(_("{kind} is not allowed").format(kind=kind))
         try:
             node.value = float(value)  # ints too: Python's int ** int would not overflow, it would hang
         except OverflowError:
-            raise refuse("a number too large for a float") from None
+            raise refuse(_("a number too large for a float")) from None
         if not math.isfinite(node.value):  # 1e999 reads as inf
-            raise refuse("a number beyond the float range") from None
+            raise refuse(_("a number beyond the float range")) from None
         return []
     if isinstance(node, ast.Name):
         if node.id in FUNCTIONS:
-            raise refuse(f"{node.id} is a function, call it as {node.id}(...)")
+            raise refuse(_("{name} is a function, call it as {name}(...)").format(name=node.id))
         # Names are kept in order of appearance in the text (the walk is not in that order).
         names[node.id] = min(names.get(node.id, node.col_offset), node.col_offset)
         return []
@@ -337,17 +350,20 @@ def _check_node(node: ast.expr, source: str, names: dict[str, int]) -> list[ast.
         if not isinstance(node.func, ast.Name):
             func_kind = _KINDS.get(type(node.func))
             if func_kind:  # os.system(...): point at the attribute
-                raise refuse(f"{func_kind} is not allowed", node.func)
-            raise refuse("only a function name can be called")
+                raise refuse(_("{kind} is not allowed").format(kind=_(func_kind)), node.func)
+            raise refuse(_("only a function name can be called"))
         if node.func.id not in FUNCTIONS:
-            raise refuse(f"unknown function {node.func.id!r} (known: {', '.join(FUNCTIONS)})")
+            raise refuse(_("unknown function {name} (known: {functions})").format(
+                name=repr(node.func.id), functions=", ".join(FUNCTIONS)))
         if _ARITY[node.func.id] is NARY:
             if node.keywords or not node.args or any(isinstance(a, ast.Starred) for a in node.args):
-                raise refuse(f"{node.func.id}() takes one or more arguments, such as {node.func.id}(0, x)")
+                message = _("{name}() takes one or more arguments, such as {name}(0, x)")
+                raise refuse(message.format(name=node.func.id))
         elif node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
-            raise refuse(f"{node.func.id}() takes exactly one argument")
+            raise refuse(_("{name}() takes exactly one argument").format(name=node.func.id))
         return list(node.args)  # the function's name is not a variable
-    raise refuse(f"{_KINDS.get(type(node), type(node).__name__)} is not allowed")
+    kind = _(_KINDS[type(node)]) if type(node) in _KINDS else type(node).__name__
+    raise refuse(_("{kind} is not allowed").format(kind=kind))
 
 
 # ------------------------------------------------------------- values: x=1.5
@@ -361,14 +377,15 @@ def parse_number(name: str, text: str) -> float:
     other spellings Python's float() accepts but a formula reader would not expect.
     """
     if text.strip().lstrip("+-").lower() in ("nan", "inf", "infinity"):
-        raise FormulaError(f"{name}={_clip(text)}: nan and inf are refused, a derivative there means nothing")
+        message = _("{name}={text}: nan and inf are refused, a derivative there means nothing")
+        raise FormulaError(message.format(name=name, text=_clip(text)))
     if not _NUMBER.fullmatch(text):
-        shown = repr(text) if text else "nothing"
-        example = f"{name}=1, {name}=-2.5 or {name}=1e-3"
-        raise FormulaError(f"{name}= needs a number such as {example}, got {shown}")
+        shown = repr(text) if text else _("nothing")
+        raise FormulaError(_("{name}= needs a number such as {name}=1, {name}=-2.5 or {name}=1e-3, "
+                             "got {text}").format(name=name, text=shown))
     value = float(text)
     if not math.isfinite(value):
-        raise FormulaError(f"{name}={_clip(text)} is beyond the float range")
+        raise FormulaError(_("{name}={text} is beyond the float range").format(name=name, text=_clip(text)))
     return value
 
 
@@ -379,16 +396,19 @@ def parse_assignments(items: list[str], formula: Formula) -> dict[str, float]:
         name, eq, text = item.partition("=")
         name = unicodedata.normalize("NFKC", name.strip())  # as Python normalises the formula's names
         if not eq:
-            raise FormulaError(f"expected NAME=NUMBER, got {_clip(item)!r}")
+            raise FormulaError(_("expected NAME=NUMBER, got {item}").format(item=repr(_clip(item))))
         if not name.isidentifier():
-            raise FormulaError(f"{_clip(name)!r} in {_clip(item)!r} is not a variable name")
+            raise FormulaError(_("{name} in {item} is not a variable name").format(
+                name=repr(_clip(name)), item=repr(_clip(item))))
         if name in values:
-            raise FormulaError(f"{name} is given twice")
+            raise FormulaError(_("{name} is given twice").format(name=name))
         if name not in formula.names:
-            known = ", ".join(formula.names) or "none"
-            raise FormulaError(f"{name} is not in the formula (its variables: {known})")
+            known = ", ".join(formula.names) or _("none")
+            raise FormulaError(_("{name} is not in the formula (its variables: {known})").format(
+                name=name, known=known))
         values[name] = parse_number(name, text.strip())
     missing = [n for n in formula.names if n not in values]
     if missing:
-        raise FormulaError("no value for " + ", ".join(missing) + f"; give it as {missing[0]}=NUMBER")
+        raise FormulaError(_("no value for {names}; give it as {name}=NUMBER").format(
+            names=", ".join(missing), name=missing[0]))
     return values

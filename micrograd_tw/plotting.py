@@ -19,7 +19,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-__all__ = ["use_cjk_font", "in_ipython", "setup_script", "show"]
+__all__ = ["use_cjk_font", "use_language_font", "in_ipython", "setup_script", "show"]
 
 # Fonts that cover Traditional Chinese, best first: Linux (fonts-noto-cjk), the
 # Google Fonts cut, Windows, macOS, Adobe's names for Noto CJK, Debian's arphic fonts.
@@ -123,6 +123,18 @@ def use_cjk_font() -> str | None:
     return name
 
 
+def use_language_font() -> str | None:
+    """In 繁體中文 (``--lang zh-TW``, ``MICROGRAD_TW_LANG=zh-TW``, a zh_TW locale): ``use_cjk_font()``.
+
+    In English it changes nothing and returns None.  The example scripts (through
+    ``setup_script``) and the demo's loss curve call it before they draw, so
+    their translated titles and labels have their glyphs.
+    """
+    from .i18n import language
+
+    return use_cjk_font() if language() == "zh-TW" else None
+
+
 # ------------------------------------------------------------ example scripts
 
 
@@ -140,19 +152,22 @@ def setup_script() -> bool:
     console cannot encode (``−`` or ``∂`` on Windows' code page 950, or on an
     ASCII pipe) as an escape such as ``\\u2212`` instead of crashing.
     Inside IPython: the backend (inline in Jupyter) and the streams stay as they are.
+    Either way, in 繁體中文 matplotlib gets a Chinese font (``use_language_font``).
     """
-    if in_ipython():
-        return True
-    for stream in (sys.stdout, sys.stderr):
-        reconfigure = getattr(stream, "reconfigure", None)
-        if reconfigure is not None:
-            reconfigure(errors="backslashreplace")
+    inline = in_ipython()
+    if not inline:
+        for stream in (sys.stdout, sys.stderr):
+            reconfigure = getattr(stream, "reconfigure", None)
+            if reconfigure is not None:
+                reconfigure(errors="backslashreplace")
     try:
         import matplotlib
     except ImportError:  # a script that draws only graphs (graph_tour.py) runs without it
-        return False
-    matplotlib.use("Agg")
-    return False
+        return inline
+    if not inline:
+        matplotlib.use("Agg")
+    use_language_font()
+    return inline
 
 
 def show(fig: Any, path: str | Path, dpi: int = 100) -> Path:

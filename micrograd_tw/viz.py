@@ -38,6 +38,7 @@ from typing import Any
 
 from . import ops
 from .engine import Value, operands, parents, toposort
+from .i18n import _, ngettext
 
 __all__ = ["draw_dot", "draw_network", "GraphvizNotFoundError", "find_renderer"]
 
@@ -72,6 +73,9 @@ RANKDIRS = ("LR", "TB", "RL", "BT")
 # draw_network's edges leave a node on its downstream side and enter the next on its
 # upstream side: free to leave anywhere, dot loops some over a column's caption.
 FLOW_PORTS = {"LR": ("e", "w"), "RL": ("w", "e"), "TB": ("s", "n"), "BT": ("n", "s")}
+# draw_network's column captions ("Hidden layer 2", 隱藏層 2): a size smaller than Graphviz's
+# 14 keeps a caption no wider than its column, so edges arcing past the column miss it.
+CAPTION_SIZE = "11"
 EXACT_COUNT = 100_000  # the cap's message counts a graph exactly up to this size
 MAX_LONG_EDGE_POINTS = 5_000  # beyond this, dot's layout takes seconds to minutes (see _long_edges)
 MAX_LABEL = 40  # longer labels are cut, so one label cannot blow up a picture
@@ -700,12 +704,14 @@ def draw_dot(
                 continue
             if has_layers:
                 with g.subgraph(name=f"cluster_layer{i + 1}") as lg:
-                    lg.attr(label=f"Layer {i + 1}", style="rounded", color="#6b7280", fontname=FONT)
+                    lg.attr(label=_("Layer {k}").format(k=i + 1), style="rounded", color="#6b7280",
+                            fontname=FONT)
                     for key in keys:
-                        _neuron_cluster(lg, key, f"Layer {i + 1} · Neuron {key[1] + 1}", members, declare)
+                        label = _("Layer {k} · Neuron {j}").format(k=i + 1, j=key[1] + 1)
+                        _neuron_cluster(lg, key, label, members, declare)
             else:
                 for key in keys:
-                    label = f"Neuron {key[1] + 1}" if len(neurons) > 1 else "Neuron"
+                    label = _("Neuron {j}").format(j=key[1] + 1) if len(neurons) > 1 else _("Neuron")
                     _neuron_cluster(g, key, label, members, declare)
 
     # Declared root first: dot then stacks each node's parents top to bottom in
@@ -741,6 +747,10 @@ def draw_network(
 ) -> Any:
     """The network as the course draws it: inputs → neurons → outputs, as a ``graphviz.Digraph``.
 
+    The columns are captioned as the notes name them, in the user's language:
+    "Input layer" (輸入層), "Hidden layer k" (隱藏層 k), "Output layer" (輸出層,
+    the last layer of neurons) and "Output" (輸出, the values y it gives).
+
     One node per input, one per neuron (its activation, and its bias b with
     ``show_weights``), one per output; one edge per weight, blue for a
     positive weight and red for a negative one, wider the larger |w|, and
@@ -756,7 +766,7 @@ def draw_network(
         )
     if max_edges is not None and max_edges < 1:
         raise ValueError(f"draw_network: max_edges must be at least 1 (None for no limit), got {max_edges}")
-    layers, _ = _model_layers(model, "draw_network")
+    layers = _model_layers(model, "draw_network")[0]
     if not layers or not layers[0]:
         raise ValueError("draw_network: the model has no neurons to draw")
     nin = len(layers[0][0].w)
@@ -790,11 +800,12 @@ def draw_network(
 
     def column(name: str, label: str, ids_labels: list[tuple[str, str, str]]) -> None:
         with g.subgraph(name=name) as c:
-            c.attr(label=label, style="rounded", color="#d1d5db", fontname=FONT)
+            c.attr(label=label, style="rounded", color="#d1d5db", fontname=FONT, fontsize=CAPTION_SIZE)
             for node_id, text, fill in ids_labels:
                 c.node(node_id, _html(text), fillcolor=fill, **circle)
 
-    column("cluster_inputs", "inputs", [(f"x{k + 1}", f"x{k + 1}", COLORS["input"]) for k in range(nin)])
+    inputs = [(f"x{k + 1}", f"x{k + 1}", COLORS["input"]) for k in range(nin)]
+    column("cluster_inputs", _("Input layer"), inputs)
     prev_ids = [f"x{k + 1}" for k in range(nin)]
     for i, neurons in enumerate(layers):
         ids = [f"L{i + 1}N{j + 1}" for j in range(len(neurons))]
@@ -805,7 +816,8 @@ def draw_network(
             if show_weights:
                 text += f'<BR/><FONT POINT-SIZE="9">b = {_num(n.b.data)}</FONT>'
             texts.append(text)
-        column(f"cluster_layer{i + 1}", f"Layer {i + 1}",
+        caption = _("Output layer") if i == len(layers) - 1 else _("Hidden layer {k}").format(k=i + 1)
+        column(f"cluster_layer{i + 1}", caption,
                [(nid, t, COLORS["parameter"]) for nid, t in zip(ids, texts)])
         for nid, n in zip(ids, neurons):
             for src, w in zip(prev_ids, n.w):
@@ -813,8 +825,9 @@ def draw_network(
                        **_weight_edge(w.data, wmax, show_weights))
         prev_ids = ids
     outs = [("y", "y")] if len(prev_ids) == 1 else [(f"y{k + 1}", f"y{k + 1}") for k in range(len(prev_ids))]
-    column("cluster_outputs", "outputs", [(oid, text, COLORS["output"]) for oid, text in outs])
-    for src, (oid, _) in zip(prev_ids, outs):
+    column("cluster_outputs", ngettext("Output", "Outputs", len(outs)),
+           [(oid, text, COLORS["output"]) for oid, text in outs])
+    for src, (oid, _label) in zip(prev_ids, outs):
         g.edge(src, oid, tailport=ports[0], headport=ports[1], color=WEIGHT_COLORS["0"])
     return g
 

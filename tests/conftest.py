@@ -19,6 +19,10 @@ settings.register_profile(
 settings.register_profile("dev", deadline=None, max_examples=300)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+# The tests read English messages: a zh_TW locale on the developer's machine must not
+# change them (subprocesses inherit this too). tests/test_i18n.py asks for zh-TW itself.
+os.environ["MICROGRAD_TW_LANG"] = "en"
+
 
 import pytest  # noqa: E402
 

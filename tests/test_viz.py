@@ -679,7 +679,7 @@ def test_render_writes_svg_and_png(tmp_path, fmt):
             texts = svg_texts(data.decode("utf-8"))
             expected = {"neuron": ["w1", "data 0.7071", "grad -1.5", "tanh"],
                         "mlp": ["Layer 1 · Neuron 2", "Layer 2", "tanh", "w2"],
-                        "net": ["x1", "y", "tanh", "2.00", "-1.00", "Layer 1"]}[name]
+                        "net": ["x1", "y", "tanh", "2.00", "-1.00", "Input layer", "Output layer"]}[name]
             for text in expected:
                 assert text in texts, (name, text, texts)
 
@@ -787,7 +787,7 @@ def test_make_pictures_writes_well_formed_svgs(tmp_path):
         assert text in texts["neuron_graph"]
     for text in ("Layer 1 · Neuron 2", "Layer 2 · Neuron 1", "L", "grad 1"):
         assert text in texts["mlp_graph"]
-    for text in ("x1", "x2", "y", "Layer 3", "linear"):
+    for text in ("x1", "x2", "y", "Input layer", "Hidden layer 2", "Output layer", "linear"):
         assert text in texts["mlp_network"]
     # L = (w·x + b − 1)² at x = 2, w = −1, b = 0.5: z = −1.5, ∂L/∂z = 2(z − 1) = −5,
     # ∂L/∂w = −5·x = −10, ∂L/∂b = −5, ∂L/∂x = −5·w = 5; before backward every grad is 0
