@@ -778,3 +778,62 @@ __all__ = [
     "Value", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
     "sum", "dot", "toposort", "grad", "zero_grad", "ops",
 ]
+
+
+# ==================================================================================
+# BEGIN thin node interface (steps branch only).  INTERFACE.md's public names,
+# wrapping today's internals, until the engine branch's real implementation is
+# merged; the lead drops this whole block at merge time.
+# ==================================================================================
+
+
+def parents(node: Value) -> tuple[Value, ...]:
+    """One parent per edge, in order (``x * x`` gives ``(x, x)``); () for a leaf."""
+    return node._prev
+
+
+def local_partials(node: Value) -> tuple[float, ...]:
+    """∂node/∂parent per edge, aligned with ``parents(node)``."""
+    return tuple(node._partials[: len(node._prev)])
+
+
+def operands(node: Value) -> tuple[Any, ...]:
+    """The op's operands in its forward's order, constants as floats; () for a leaf."""
+    op = node.op
+    if not op:
+        return ()
+    if op == "dot":
+        ws, xs = dot_operands(node)
+        return (*ws, *xs)
+    if op == "sum":
+        return tuple(node._db) if node._db is not None else node._prev
+    if op in BINARY:
+        return binary_operands(node)
+    return node._prev
+
+
+def to_float(x: Any, where: str) -> float:
+    """A real number as a built-in float; TypeError/OverflowError naming ``where``."""
+    return _to_float(x, where)
+
+
+class _NaryRow(NamedTuple):
+    name: str
+    symbol: str
+
+
+def _thin_row(name: str) -> Any:
+    """The op's row: the table's, or a name and symbol for the n-ary sum and dot."""
+    if name in ops.OPS:
+        return ops.OPS[name]
+    if name in ops.NARY_SYMBOLS:
+        return _NaryRow(name, ops.NARY_SYMBOLS[name])
+    raise KeyError(f"no op named {name!r}")
+
+
+if not hasattr(ops, "row"):
+    ops.row = _thin_row  # type: ignore[attr-defined]
+
+# ==================================================================================
+# END thin node interface
+# ==================================================================================
