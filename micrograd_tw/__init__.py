@@ -22,6 +22,7 @@ from .engine import (
     zero_grad,
 )
 from .gradcheck import gradcheck, numerical_grad
+from .steps import backward_steps, forward_steps
 from .viz import draw_dot, draw_network
 
 if TYPE_CHECKING:
@@ -56,5 +57,5 @@ __all__ = [
     "grad", "sum", "dot", "zero_grad", "toposort",
     "functional", "gradcheck", "numerical_grad",
     "nn", "optim", "data",
-    "draw_dot", "draw_network", "compile",
+    "draw_dot", "draw_network", "compile", "backward_steps", "forward_steps",
 ]
