@@ -15,8 +15,9 @@ of steps) is the finished backward: every grad as ``y.backward()`` leaves it.
 Every frame of a graph has the same nodes, edges, and label sizes (a cell's
 width is fixed from the longest text it shows in any frame; a product not sent
 yet is drawn in transparent ink), so Graphviz places every node in the same
-place from the first frame to the last.  Rendering all frames lays the graph
-out once and pins every position (``neato -n2``), in one Graphviz run.
+place from the first frame to the last (a test compares the coordinates).
+The HTML player draws the graph once and restyles that one drawing for each
+step; the Jupyter player draws each frame when it is first shown.
 """
 
 from __future__ import annotations
@@ -30,13 +31,14 @@ from typing import Any
 
 from . import steps as st
 from . import viz
-from .engine import Value, parents
+from .engine import Value
 
-__all__ = ["draw_frame", "render_frames", "play_backward", "play_forward", "save_steps_html"]
+__all__ = ["draw_frame", "play_backward", "play_forward", "save_steps_html", "steps_html"]
 
 HIGHLIGHT = "#dc2626"  # the node and edges of the current step (red)
 SENT = "#9ca3af"  # products already sent (grey)
 UNSEEN = "transparent"  # products not sent yet: drawn, so that they take their place, but not seen
+OP_HIGHLIGHT = "#fecaca"
 CHAR_WIDTH = 8.0  # points per character at 12 pt: wider than any common sans-serif's digits
 CELL_PAD = 10.0
 
@@ -121,34 +123,53 @@ def _width(texts: list[str]) -> int:
     return round(max(len(t) for t in texts) * CHAR_WIDTH + CELL_PAD)
 
 
-def _cell(text: str, width: int, bg: str = "") -> str:
+def _escape(text: str) -> str:
+    """Text for an HTML-like label: cut as draw_dot cuts, escaped (Graphviz expands \\N even there)."""
+    if len(text) > viz.MAX_LABEL:
+        text = text[: viz.MAX_LABEL - 1] + "…"
+    return html.escape(text.replace("\\", "\\\\"))
+
+
+def _cell(text: str, width: int, bg: str = "", bold: bool = False) -> str:
+    # Left-aligned in a cell of fixed size: the text may change, the cell never moves.
     fill = f' BGCOLOR="{bg}"' if bg else ""
-    return f'<TD WIDTH="{width}" HEIGHT="22" FIXEDSIZE="TRUE" COLOR="black"{fill}>{html.escape(text)}</TD>'
+    inner = f"<B>{_escape(text)}</B>" if bold else _escape(text)
+    return f'<TD WIDTH="{width}" HEIGHT="22" FIXEDSIZE="TRUE" ALIGN="LEFT" COLOR="black"{fill}>{inner}</TD>'
 
 
 class _Frames:
-    """Builds frame k of a film as a Digraph; the texts of every frame are worked out once."""
+    """Builds frame k of a film as a Digraph; the texts of every frame are worked out once.
+
+    Every frame has the same nodes, edges and cell sizes, in the same order;
+    only texts and colours differ, so dot lays every frame out alike.
+    Element ids (``n3``, ``op3``, ``e3_0`` for node 3's first parent edge,
+    ``r3`` from its op to it) let the HTML player restyle one drawing.
+    """
 
     def __init__(self, f: Film, rankdir: str) -> None:
+        if rankdir not in viz.RANKDIRS:
+            raise ValueError(f"rankdir must be one of {', '.join(viz.RANKDIRS)}, got {rankdir!r}")
         self.f = f
         self.rankdir = rankdir
         n = len(f.nodes)
-        self.grads = None if f.forward else _grad_texts(f)
-        datas = [f"data {st.num(v.data)}" for v in f.nodes]
-        self.data_width = [_width([d, "data ?"]) for d in datas]
-        self.datas = datas
-        if self.grads is not None:
-            self.grad_width = [_width([frame[i] for frame in self.grads]) for i in range(n)]
-        self.name_width = [_width([f.names[v]]) for v in f.nodes]
-        # The chain-rule product of every parent edge, and the step that sends it.
-        self.edge_label: dict[tuple[int, int], tuple[str, int]] = {}
-        if not f.forward:
-            r = f.names[f.nodes[-1]]
-            for k, s in enumerate(f.backward_steps):
-                for slot, c in enumerate(s.contributions):
-                    text = st.edge_text(r, f.names[c.parent], c, s.grad)
-                    self.edge_label[(f.index[s.node], slot)] = (text, k)
-        self.order = {s.node: k for k, s in enumerate(f.forward_steps if f.forward else f.backward_steps)}
+        self.grads = [] if f.forward else _grad_texts(f)
+        self.datas = [f"data {st.num(v.data)}" for v in f.nodes]
+        self.data_width = [_width([d, "data ?"]) for d in self.datas]
+        self.grad_width = [_width([frame[i] for frame in self.grads]) if self.grads else 0 for i in range(n)]
+        self.name_width = [_width([f.names[v][: viz.MAX_LABEL]]) for v in f.nodes]
+        # The step at which each node is processed (and, forward, its value appears).
+        ordered = f.forward_steps if f.forward else f.backward_steps
+        self.step_of = [0] * n
+        for k, s in enumerate(ordered):
+            self.step_of[f.index[s.node]] = k
+        # Every parent edge: its id, its chain-rule product, and the step that sends it.
+        self.edges: list[tuple[str, int, int, str]] = []  # (id, parent index, node index, text)
+        r = f.names[f.nodes[-1]]
+        grad_of = {s.node: s for s in f.backward_steps}
+        for i, v in enumerate(f.nodes):
+            s = grad_of[v]
+            for slot, c in enumerate(s.contributions):
+                self.edges.append((f"e{i}_{slot}", f.index[c.parent], i, st.edge_text(r, f.names[c.parent], c, s.grad)))
 
     def graph(self, step: int) -> Any:
         f = self.f
@@ -166,40 +187,36 @@ class _Frames:
         for i in reversed(range(len(f.nodes))):
             v = f.nodes[i]
             here = v is current
-            cells = [_cell(f.names[v], self.name_width[i]).replace(">", "><B>", 1).replace("</TD>", "</B></TD>")]
+            mark = "#fef3c7" if here else ""
+            cells = [_cell(f.names[v], self.name_width[i], bold=True)]
             if f.forward:
-                known = self.order[v] <= step
-                cells.append(_cell(self.datas[i] if known else "data ?", self.data_width[i],
-                                   "#fef3c7" if here else ""))
+                known = self.step_of[i] <= step
+                cells.append(_cell(self.datas[i] if known else "data ?", self.data_width[i], mark))
             else:
                 cells.append(_cell(self.datas[i], self.data_width[i]))
-                assert self.grads is not None
-                cells.append(_cell(self.grads[step][i], self.grad_width[i], "#fef3c7" if here else ""))
+                cells.append(_cell(self.grads[step][i], self.grad_width[i], mark))
             kind = "output" if v is root else "value" if v.op else "input"
             label = (
                 f'<<TABLE BORDER="2" COLOR="{HIGHLIGHT if here else UNSEEN}" CELLBORDER="1" '
                 f'CELLSPACING="0" CELLPADDING="2" BGCOLOR="{viz.COLORS[kind]}"><TR>{"".join(cells)}</TR></TABLE>>'
             )
-            g.node(f"n{i}", label, shape="none", margin="0")
+            g.node(f"n{i}", label, id=f"n{i}", shape="none", margin="0")
             if v.op:
-                g.node(f"op{i}", f"<{html.escape(st.symbol(v.op))}>", shape="ellipse", style="filled",
-                       fillcolor="#fecaca" if here else viz.COLORS["op"],
+                g.node(f"op{i}", f"<{_escape(st.symbol(v.op))}>", id=f"op{i}", shape="ellipse",
+                       style="filled", fillcolor=OP_HIGHLIGHT if here else viz.COLORS["op"],
                        color=HIGHLIGHT if here else "black", margin="0.05,0.02", height="0.3")
+        hot = {"color": HIGHLIGHT, "penwidth": "2"}
+        for edge_id, p, i, text in self.edges:
+            k = self.step_of[i]
+            attrs: dict[str, str] = {"id": edge_id}
+            if not f.forward:  # the product is drawn in every frame, so that it keeps its place
+                attrs.update(label=text, fontcolor=HIGHLIGHT if k == step else SENT if k < step else UNSEEN)
+            if k == step:
+                attrs.update(hot)
+            g.edge(f"n{p}", f"op{i}", **attrs)
         for i, v in enumerate(f.nodes):
-            if not v.op:
-                continue
-            for slot, p in enumerate(parents(v)):
-                attrs: dict[str, str] = {}
-                if not f.forward:
-                    text, k = self.edge_label[(i, slot)]
-                    ink = HIGHLIGHT if k == step else SENT if k < step else UNSEEN
-                    attrs = {"label": text, "fontcolor": ink}
-                    if k == step:
-                        attrs.update(color=HIGHLIGHT, penwidth="2")
-                elif v is current:
-                    attrs = {"color": HIGHLIGHT, "penwidth": "2"}
-                g.edge(f"n{f.index[p]}", f"op{i}", **attrs)
-            g.edge(f"op{i}", f"n{i}", **({"color": HIGHLIGHT, "penwidth": "2"} if v is current else {}))
+            if v.op:
+                g.edge(f"op{i}", f"n{i}", id=f"r{i}", **(hot if v is current else {}))
         return g
 
 
@@ -213,90 +230,14 @@ def draw_frame(
     """
     f = film(root, forward, max_steps)
     step = f.frames - 1 if step is None else _check_step(step, f.frames, "draw_dot")
-    if rankdir not in viz.RANKDIRS:
-        raise ValueError(f"rankdir must be one of {', '.join(viz.RANKDIRS)}, got {rankdir!r}")
     return _Frames(f, rankdir).graph(step)
 
 
-# ------------------------------------------------------------- every frame at once
-
-
-_POINTS = 72.0
-
-
-def render_frames(
-    root: Any, *, forward: bool = False, rankdir: str = "LR", max_steps: int = st.STEP_LIMIT,
-    who: str = "render_frames",
-) -> tuple[list[str], list[str]]:
-    """Every frame as SVG text, and each frame's line: ``(svgs, lines)``.
-
-    The graph is laid out once by dot; every frame is then drawn at those
-    positions by ``neato -n2``, all frames in one Graphviz run.
-    """
-    if rankdir not in viz.RANKDIRS:
-        raise ValueError(f"{who}: rankdir must be one of {', '.join(viz.RANKDIRS)}, got {rankdir!r}")
-    f = film(root, forward, max_steps, who)
-    frames = _Frames(f, rankdir)
-    graphs = [frames.graph(k) for k in range(f.frames)]
-    layout = json.loads(_pipe(graphs[-1].source, "dot", "json"))
-    pinned = "\n".join(_pin(g.source, layout) for g in graphs)
-    out = _pipe(pinned, "neato", "svg", "-n2")
-    svgs = [_strip_prolog(s) for s in re.split(r"(?=<\?xml )", out) if s.strip()]
-    if len(svgs) != len(graphs):
-        raise RuntimeError(f"{who}: Graphviz drew {len(svgs)} frames for {len(graphs)} graphs")
-    return svgs, f.lines
-
-
-def _pipe(source: str, engine: str, fmt: str, *flags: str) -> str:
-    import subprocess
-
-    try:
-        done = subprocess.run(
-            [engine, f"-T{fmt}", *flags], input=source.encode("utf-8"), capture_output=True, check=False
-        )
-    except FileNotFoundError:
-        raise viz.GraphvizNotFoundError() from None
-    if done.returncode != 0:
-        raise RuntimeError(f"Graphviz's {engine} failed: {done.stderr.decode('utf-8', 'replace')[:500]}")
-    return done.stdout.decode("utf-8")
-
-
-def _pin(source: str, layout: dict[str, Any]) -> str:
-    """The frame's DOT source with every node, edge and edge label at the layout's place."""
-    objects = layout.get("objects", [])
-    node_pos = {o["name"]: o["pos"] for o in objects if "pos" in o}
-    name_of = {o["_gvid"]: o["name"] for o in objects}
-    edges: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for edge in layout.get("edges", []):  # parallel edges (x * x) carry the same text
-        edges.setdefault((name_of[edge["tail"]], name_of[edge["head"]]), []).append(edge)
-    used: dict[tuple[str, str], int] = {}
-    out = [f'\tgraph [bb="{layout.get("bb", "")}"]']
-    for line in source.rstrip().rstrip("}").splitlines()[1:]:
-        edge_match = re.match(r"^\t(\w+) -> (\w+)", line)
-        node_match = re.match(r"^\t(\w+)(?: \[|$)", line)
-        if edge_match:
-            key = (edge_match.group(1), edge_match.group(2))
-            k = used.get(key, 0)
-            used[key] = k + 1
-            edge = edges[key][k]
-            extra = f'pos="{edge["pos"]}"' + (f' lp="{edge["lp"]}"' if "lp" in edge else "")
-            line = _add_attr(line, extra)
-        elif node_match and node_match.group(1) in node_pos:
-            line = _add_attr(line, f'pos="{node_pos[node_match.group(1)]}"')
-        out.append(line)
-    return source.splitlines()[0] + "\n" + "\n".join(out) + "\n}\n"
-
-
-def _add_attr(line: str, attr: str) -> str:
-    if line.endswith("]"):
-        return line[:-1] + f" {attr}]"
-    return f"{line} [{attr}]"
-
-
-def _strip_prolog(svg: str) -> str:
-    """The <svg> element alone: inline SVG needs no XML prolog, doctype or comments."""
-    start = svg.find("<svg")
-    return svg[start:].strip() if start >= 0 else svg.strip()
+def _svg(graph: Any) -> str:
+    """The frame as an inline <svg> element (no XML prolog, doctype or comments)."""
+    svg = graph.pipe(format="svg").decode("utf-8")
+    svg = svg[svg.find("<svg"):]
+    return re.sub(r"<!--.*?-->\n?", "", svg, flags=re.S).strip()
 
 
 # ------------------------------------------------------------------ the players
@@ -307,24 +248,38 @@ def _widget(root: Any, forward: bool, rankdir: str, max_steps: int, interval: in
         import ipywidgets as widgets
     except ImportError as exc:
         raise ImportError(f"{who} needs ipywidgets: pip install ipywidgets (or micrograd-tw[examples])") from exc
-    svgs, lines = render_frames(root, forward=forward, rankdir=rankdir, max_steps=max_steps, who=who)
-    last = len(svgs) - 1
+    _check_interval(interval, who)
+    f = film(root, forward, max_steps, who)
+    frames = _Frames(f, rankdir)
+    svgs: dict[int, str] = {}  # drawn when first shown: a step is one dot run
+
+    def svg(k: int) -> str:
+        if k not in svgs:
+            svgs[k] = _svg(frames.graph(k))
+        return svgs[k]
+
+    last = f.frames - 1
     play = widgets.Play(value=0, min=0, max=last, step=1, interval=interval, description="Play")
-    slider = widgets.IntSlider(value=0, min=0, max=last, step=1, description="step",
-                               continuous_update=True)
+    slider = widgets.IntSlider(value=0, min=0, max=last, step=1, description="step")
     widgets.jslink((play, "value"), (slider, "value"))
-    frame = widgets.HTML(value=svgs[0])
-    line = widgets.HTML(value=_line_html(lines[0]))
+    frame = widgets.HTML(value=svg(0))
+    line = widgets.HTML(value=_line_html(f.lines[0]))
 
     def show(change: dict[str, Any]) -> None:
         k = change["new"]
-        frame.value = svgs[k]
-        line.value = _line_html(lines[k])
+        frame.value = svg(k)
+        line.value = _line_html(f.lines[k])
 
     slider.observe(show, names="value")
     box = widgets.VBox([widgets.HBox([play, slider]), frame, line])
-    box.frames, box.lines, box.slider, box.play, box.frame, box.line = svgs, lines, slider, play, frame, line
+    # The parts, for code (and tests) that drive the player without a browser.
+    box.slider, box.play, box.frame, box.line = slider, play, frame, line
     return box
+
+
+def _check_interval(interval: Any, who: str) -> None:
+    if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
+        raise ValueError(f"{who}: interval must be a positive number of milliseconds, got {interval!r}")
 
 
 def _line_html(line: str) -> str:
@@ -335,8 +290,9 @@ def play_backward(root: Any, *, rankdir: str = "LR", max_steps: int = st.STEP_LI
     """A Jupyter player of ``root.backward()``: Play/Pause, a step slider, the frame, the step's arithmetic.
 
     Returns an ipywidgets ``VBox``; its ``.slider`` drives the frame shown
-    (``.frame``) and the chain-rule line under it (``.line``).  ``interval``:
-    milliseconds per step when playing.  No ``.grad`` is changed.
+    (``.frame``, an HTML widget holding the SVG) and the chain-rule line under
+    it (``.line``).  ``interval``: milliseconds per step when playing.  Each
+    frame is drawn by Graphviz when first shown.  No ``.grad`` is changed.
     """
     return _widget(root, False, rankdir, max_steps, interval, "play_backward")
 
@@ -346,59 +302,101 @@ def play_forward(root: Any, *, rankdir: str = "LR", max_steps: int = st.STEP_LIM
     return _widget(root, True, rankdir, max_steps, interval, "play_forward")
 
 
+# The page: one drawing (the last frame, laid out by dot) that a small script
+# restyles for each step from the data below it: texts of the grad (or data)
+# cells, which node is current, which products are sent.  A frame per step as
+# a separate SVG would make a 100-node graph's page 24 MB and take seconds.
 PAGE = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; \
-script-src 'unsafe-inline'; img-src data:">
+script-src 'unsafe-inline'">
 <title>{title}</title>
 <style>
 body {{ font-family: Helvetica, Arial, sans-serif; margin: 1em; }}
 #controls {{ display: flex; gap: 0.5em; align-items: center; margin-bottom: 0.5em; }}
+#slider {{ width: 20em; }}
 #line {{ font-family: monospace; white-space: pre-wrap; margin-top: 0.5em; min-height: 2.5em; }}
-.frame {{ display: none; overflow: auto; }}
-.frame.shown {{ display: block; }}
+#frame {{ overflow: auto; }}
+#frame svg {{ max-width: 100%; height: auto; }}
+.hot path {{ stroke: {hot}; stroke-width: 2; }}
+.hot polygon {{ stroke: {hot}; fill: {hot}; }}
+.hot ellipse {{ stroke: {hot}; fill: {op_hot}; }}
 </style>
 </head>
 <body>
 <h1 style="font-size: 1.2em">{title}</h1>
 <div id="controls">
-<button id="first" title="first step">⏮</button>
-<button id="prev" title="previous step (←)">◀</button>
+<button id="first" title="first step">« first</button>
+<button id="prev" title="previous step (←)">◀ back</button>
 <button id="play" title="play / pause (space)">▶ play</button>
-<button id="next" title="next step (→)">▶▶</button>
-<button id="last" title="last step">⏭</button>
+<button id="next" title="next step (→)">next ▶</button>
+<button id="last" title="last step">last »</button>
 <input id="slider" type="range" min="0" max="{last}" value="0" aria-label="step">
 <span id="counter"></span>
 </div>
-{frames}
+<div id="frame">
+{svg}
+</div>
 <div id="line"></div>
+<script id="steps" type="application/json">{data}</script>
 <script>
 (function () {{
-  var lines = {lines};
-  var frames = document.querySelectorAll(".frame");
+  var D = JSON.parse(document.getElementById("steps").textContent);
+  var last = D.lines.length - 1, k = 0, timer = null;
   var slider = document.getElementById("slider");
-  var k = 0, timer = null;
+  var svg = document.querySelector("#frame svg");
+  var ns = "http://www.w3.org/2000/svg";
+  var box = document.createElementNS(ns, "rect");  // the outline of the current node
+  box.setAttribute("fill", "none"); box.setAttribute("stroke", "{hot}"); box.setAttribute("stroke-width", "3");
+  svg.querySelector("g.graph").appendChild(box);
+  // Each node's changing cell: its last text (grad going backward, data going forward).
+  var cells = D.names.map(function (_, i) {{
+    var texts = document.getElementById("n" + i).getElementsByTagName("text");
+    return texts[texts.length - 1];
+  }});
   function show(i) {{
-    k = Math.max(0, Math.min(frames.length - 1, i));
-    for (var j = 0; j < frames.length; j++) frames[j].classList.toggle("shown", j === k);
+    k = Math.max(0, Math.min(last, i));
+    for (var j = 0; j < cells.length; j++) {{
+      cells[j].textContent = D.forward ? (D.step[j] <= k ? D.data[j] : "data ?") : D.grads[k][j];
+    }}
+    var cur = k < last ? D.order[k] : -1;
+    D.edges.forEach(function (e) {{  // [id, node, text]
+      var g = document.getElementById(e[0]), sent = D.step[e[1]];
+      g.classList.toggle("hot", sent === k);
+      var t = g.getElementsByTagName("text")[0];
+      if (t) t.setAttribute("fill", sent === k ? "{hot}" : sent < k ? "{sent}" : "transparent");
+    }});
+    for (var j = 0; j < cells.length; j++) {{
+      var r = document.getElementById("r" + j), op = document.getElementById("op" + j);
+      if (r) r.classList.toggle("hot", j === cur);
+      if (op) op.classList.toggle("hot", j === cur);
+    }}
+    if (cur >= 0) {{
+      var b = document.getElementById("n" + cur).getBBox();
+      box.setAttribute("x", b.x - 1); box.setAttribute("y", b.y - 1);
+      box.setAttribute("width", b.width + 2); box.setAttribute("height", b.height + 2);
+      box.setAttribute("visibility", "visible");
+    }} else box.setAttribute("visibility", "hidden");
     slider.value = k;
-    document.getElementById("counter").textContent = "step " + k + " / " + (frames.length - 1);
-    document.getElementById("line").textContent = lines[k];
+    document.getElementById("counter").textContent = "step " + k + " / " + last;
+    document.getElementById("line").textContent = D.lines[k];
   }}
-  function stop() {{ if (timer) {{ clearInterval(timer); timer = null; }}
-    document.getElementById("play").textContent = "▶ play"; }}
+  function stop() {{
+    if (timer) {{ clearInterval(timer); timer = null; }}
+    document.getElementById("play").textContent = "▶ play";
+  }}
   function play() {{
     if (timer) {{ stop(); return; }}
-    if (k === frames.length - 1) show(0);
+    if (k === last) show(0);
     document.getElementById("play").textContent = "⏸ pause";
-    timer = setInterval(function () {{ if (k >= frames.length - 1) stop(); else show(k + 1); }}, {interval});
+    timer = setInterval(function () {{ if (k >= last) stop(); else show(k + 1); }}, {interval});
   }}
   document.getElementById("first").onclick = function () {{ stop(); show(0); }};
   document.getElementById("prev").onclick = function () {{ stop(); show(k - 1); }};
   document.getElementById("next").onclick = function () {{ stop(); show(k + 1); }};
-  document.getElementById("last").onclick = function () {{ stop(); show(frames.length - 1); }};
+  document.getElementById("last").onclick = function () {{ stop(); show(last); }};
   document.getElementById("play").onclick = play;
   slider.oninput = function () {{ stop(); show(parseInt(slider.value, 10)); }};
   document.addEventListener("keydown", function (e) {{
@@ -420,18 +418,26 @@ def steps_html(
     interval: int = 900, title: str | None = None, who: str = "save_steps_html",
 ) -> str:
     """The HTML player as text (see ``save_steps_html``)."""
-    if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
-        raise ValueError(f"{who}: interval must be a positive number of milliseconds, got {interval!r}")
-    svgs, lines = render_frames(root, forward=forward, rankdir=rankdir, max_steps=max_steps, who=who)
-    frames = "\n".join(
-        f'<div class="frame" data-step="{k}">{svg}</div>' for k, svg in enumerate(svgs)
-    )
+    _check_interval(interval, who)
+    f = film(root, forward, max_steps, who)
+    frames = _Frames(f, rankdir)
+    ordered = f.forward_steps if f.forward else f.backward_steps
+    data = {
+        "forward": f.forward,
+        "names": [f.names[v] for v in f.nodes],
+        "lines": f.lines,
+        "order": [f.index[s.node] for s in ordered],  # the current node of each step
+        "step": frames.step_of,  # the step of each node
+        "data": frames.datas,
+        "grads": frames.grads,
+        "edges": [] if f.forward else [[edge_id, i] for edge_id, _, i, _ in frames.edges],
+    }
+    # "</" inside a script element would end it: JSON with "<" escaped is inert.
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
     if title is None:
         title = "The forward pass, step by step" if forward else "Backprop, step by step"
-    # </ inside a script string would end the script: JSON with "<" escaped is safe.
-    lines_js = json.dumps(lines, ensure_ascii=False).replace("<", "\\u003c")
-    return PAGE.format(title=html.escape(title), last=len(svgs) - 1, frames=frames,
-                       lines=lines_js, interval=interval)
+    return PAGE.format(title=html.escape(title), last=f.frames - 1, svg=_svg(frames.graph(f.frames - 1)),
+                       data=text, interval=interval, hot=HIGHLIGHT, op_hot=OP_HIGHLIGHT, sent=SENT)
 
 
 def save_steps_html(
@@ -440,8 +446,8 @@ def save_steps_html(
 ) -> Path:
     """Write one self-contained HTML file that steps through ``root``'s backward (or forward) pass.
 
-    Every frame is inline SVG; the page loads nothing (no network, no external
-    scripts or fonts).  Buttons, a slider, ← → keys and space to play.
+    The drawing is inline SVG and the page loads nothing (no network, no
+    external scripts or fonts).  Buttons, a slider, ← → keys, space to play.
     Returns the path written.  No ``.grad`` is changed.
     """
     text = steps_html(root, forward=forward, rankdir=rankdir, max_steps=max_steps, interval=interval,

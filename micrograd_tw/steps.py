@@ -205,9 +205,9 @@ def backward_lines(steps: list[BackwardStep], names: dict[Value, str]) -> list[s
         return []
     r = names[steps[0].node]
     lines = []
-    for i, s in enumerate(steps):
+    for s in steps:
         me = names[s.node]
-        head = f"step {i + 1}/{len(steps)}: {partial_name(r, me)} = {num(s.grad)}"
+        head = f"{partial_name(r, me)} = {num(s.grad)}"
         if not s.contributions:
             lines.append(f"{head}; {me} is a leaf: its grad is final.")
             continue
@@ -249,9 +249,9 @@ def forward_expression(step: ForwardStep, names: dict[Value, str]) -> tuple[str,
 def forward_lines(steps: list[ForwardStep], names: dict[Value, str]) -> list[str]:
     """One line per frame (``len(steps) + 1``): how each value is computed."""
     lines = []
-    for i, s in enumerate(steps):
+    for s in steps:
         me = names[s.node]
-        head = f"step {i + 1}/{len(steps)}: {me} = "
+        head = f"{me} = "
         if not s.op:
             lines.append(f"{head}{num(s.value)} (a leaf: given)")
             continue
