@@ -59,6 +59,11 @@ class Film:
     def frames(self) -> int:
         return len(self.nodes) + 1
 
+    @property
+    def order(self) -> list[Value]:
+        """The node of each step: forward order going forward, backward's order going backward."""
+        return [s.node for s in self.forward_steps] if self.forward else [s.node for s in self.backward_steps]
+
 
 def film(root: Any, forward: bool = False, max_steps: int = st.STEP_LIMIT, who: str = "draw_dot") -> Film:
     nodes = st.graph_nodes(root, max_steps, who)
@@ -114,9 +119,7 @@ def _grad_texts(f: Film) -> list[list[str]]:
 
 def _current(f: Film, step: int) -> Value | None:
     """The node processed at ``step`` (None at the last frame: all done)."""
-    if step >= len(f.nodes):
-        return None
-    return f.forward_steps[step].node if f.forward else f.backward_steps[step].node
+    return f.order[step] if step < len(f.nodes) else None
 
 
 def _width(texts: list[str]) -> int:
@@ -158,10 +161,9 @@ class _Frames:
         self.grad_width = [_width([frame[i] for frame in self.grads]) if self.grads else 0 for i in range(n)]
         self.name_width = [_width([f.names[v][: viz.MAX_LABEL]]) for v in f.nodes]
         # The step at which each node is processed (and, forward, its value appears).
-        ordered = f.forward_steps if f.forward else f.backward_steps
         self.step_of = [0] * n
-        for k, s in enumerate(ordered):
-            self.step_of[f.index[s.node]] = k
+        for k, v in enumerate(f.order):
+            self.step_of[f.index[v]] = k
         # Every parent edge: its id, its chain-rule product, and the step that sends it.
         self.edges: list[tuple[str, int, int, str]] = []  # (id, parent index, node index, text)
         r = f.names[f.nodes[-1]]
@@ -169,7 +171,8 @@ class _Frames:
         for i, v in enumerate(f.nodes):
             s = grad_of[v]
             for slot, c in enumerate(s.contributions):
-                self.edges.append((f"e{i}_{slot}", f.index[c.parent], i, st.edge_text(r, f.names[c.parent], c, s.grad)))
+                text = st.edge_text(r, f.names[c.parent], c, s.grad)
+                self.edges.append((f"e{i}_{slot}", f.index[c.parent], i, text))
 
     def graph(self, step: int) -> Any:
         f = self.f
@@ -198,7 +201,8 @@ class _Frames:
             kind = "output" if v is root else "value" if v.op else "input"
             label = (
                 f'<<TABLE BORDER="2" COLOR="{HIGHLIGHT if here else UNSEEN}" CELLBORDER="1" '
-                f'CELLSPACING="0" CELLPADDING="2" BGCOLOR="{viz.COLORS[kind]}"><TR>{"".join(cells)}</TR></TABLE>>'
+                f'CELLSPACING="0" CELLPADDING="2" BGCOLOR="{viz.COLORS[kind]}">'
+                f'<TR>{"".join(cells)}</TR></TABLE>>'
             )
             g.node(f"n{i}", label, id=f"n{i}", shape="none", margin="0")
             if v.op:
@@ -247,7 +251,9 @@ def _widget(root: Any, forward: bool, rankdir: str, max_steps: int, interval: in
     try:
         import ipywidgets as widgets
     except ImportError as exc:
-        raise ImportError(f"{who} needs ipywidgets: pip install ipywidgets (or micrograd-tw[examples])") from exc
+        raise ImportError(
+            f"{who} needs ipywidgets: pip install ipywidgets (or micrograd-tw[examples])"
+        ) from exc
     _check_interval(interval, who)
     f = film(root, forward, max_steps, who)
     frames = _Frames(f, rankdir)
@@ -286,7 +292,9 @@ def _line_html(line: str) -> str:
     return f'<div style="font-family: monospace; white-space: pre-wrap">{html.escape(line)}</div>'
 
 
-def play_backward(root: Any, *, rankdir: str = "LR", max_steps: int = st.STEP_LIMIT, interval: int = 900) -> Any:
+def play_backward(
+    root: Any, *, rankdir: str = "LR", max_steps: int = st.STEP_LIMIT, interval: int = 900
+) -> Any:
     """A Jupyter player of ``root.backward()``: Play/Pause, a step slider, the frame, the step's arithmetic.
 
     Returns an ipywidgets ``VBox``; its ``.slider`` drives the frame shown
@@ -297,7 +305,9 @@ def play_backward(root: Any, *, rankdir: str = "LR", max_steps: int = st.STEP_LI
     return _widget(root, False, rankdir, max_steps, interval, "play_backward")
 
 
-def play_forward(root: Any, *, rankdir: str = "LR", max_steps: int = st.STEP_LIMIT, interval: int = 900) -> Any:
+def play_forward(
+    root: Any, *, rankdir: str = "LR", max_steps: int = st.STEP_LIMIT, interval: int = 900
+) -> Any:
     """A Jupyter player of the forward pass: values appear in the order they were computed."""
     return _widget(root, True, rankdir, max_steps, interval, "play_forward")
 
@@ -349,7 +359,8 @@ body {{ font-family: Helvetica, Arial, sans-serif; margin: 1em; }}
   var svg = document.querySelector("#frame svg");
   var ns = "http://www.w3.org/2000/svg";
   var box = document.createElementNS(ns, "rect");  // the outline of the current node
-  box.setAttribute("fill", "none"); box.setAttribute("stroke", "{hot}"); box.setAttribute("stroke-width", "3");
+  box.setAttribute("fill", "none"); box.setAttribute("stroke", "{hot}");
+  box.setAttribute("stroke-width", "3");
   svg.querySelector("g.graph").appendChild(box);
   // Each node's changing cell: its last text (grad going backward, data going forward).
   var cells = D.names.map(function (_, i) {{
@@ -421,12 +432,11 @@ def steps_html(
     _check_interval(interval, who)
     f = film(root, forward, max_steps, who)
     frames = _Frames(f, rankdir)
-    ordered = f.forward_steps if f.forward else f.backward_steps
     data = {
         "forward": f.forward,
         "names": [f.names[v] for v in f.nodes],
         "lines": f.lines,
-        "order": [f.index[s.node] for s in ordered],  # the current node of each step
+        "order": [f.index[v] for v in f.order],  # the current node of each step
         "step": frames.step_of,  # the step of each node
         "data": frames.datas,
         "grads": frames.grads,

@@ -22,7 +22,7 @@ import functools
 import html
 import math
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .engine import Value, binary_operands, dot_operands, toposort
 from .ops import NARY_SYMBOLS, OPS, UNARY
@@ -33,6 +33,8 @@ __all__ = [
 ]
 
 # The step-through players live in micrograd_tw.player, loaded on first use (PEP 562).
+if TYPE_CHECKING:
+    from .player import play_backward, play_forward, save_steps_html
 _PLAYER = ("play_backward", "play_forward", "save_steps_html")
 
 
