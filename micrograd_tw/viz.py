@@ -29,13 +29,13 @@ from .ops import NARY_SYMBOLS, OPS, UNARY
 
 __all__ = [
     "draw_dot", "draw_network", "GraphvizNotFoundError",
-    "play_backward", "play_forward", "save_steps_html",
+    "play_backward", "play_forward", "save_steps_html", "steps_html",
 ]
 
 # The step-through players live in micrograd_tw.player, loaded on first use (PEP 562).
 if TYPE_CHECKING:
-    from .player import play_backward, play_forward, save_steps_html
-_PLAYER = ("play_backward", "play_forward", "save_steps_html")
+    from .player import play_backward, play_forward, save_steps_html, steps_html
+_PLAYER = ("play_backward", "play_forward", "save_steps_html", "steps_html")
 
 
 def __getattr__(name: str) -> Any:
