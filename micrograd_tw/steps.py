@@ -190,8 +190,12 @@ def symbol(op: str) -> str:
 
 
 def partial_name(root: str, node: str) -> str:
-    """``∂y/∂w``: the gradient of the root with respect to a node, by name."""
-    return f"∂{root}/∂{node}"
+    """``∂y/∂w``: the gradient of the root with respect to a node, by name (``∂y/∂(z + b)``)."""
+
+    def term(name: str) -> str:
+        return name if name.isidentifier() or name.replace(".", "").isalnum() else f"({name})"
+
+    return f"∂{term(root)}/∂{term(node)}"
 
 
 def edge_text(root: str, parent: str, c: Contribution, grad: float) -> str:

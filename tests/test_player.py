@@ -300,3 +300,24 @@ def test_cli_steps_errors_are_one_line(tmp_path):
     assert r.returncode == 2, r.stderr
     assert "220 nodes, above the step limit" in r.stderr and len(r.stderr.splitlines()) == 1
     assert not (tmp_path / "big.html").exists()
+
+
+# ------------------------------------------------------------------ the README's animation
+
+
+@needs_dot
+def test_readme_animation_has_a_frame_per_step(tmp_path):
+    Image = pytest.importorskip("PIL.Image")
+    import runpy
+
+    script = runpy.run_path(str(ROOT / "docs" / "make_pictures.py"))
+    path = script["backprop_steps"](tmp_path / "steps.gif")
+    y = script["neuron"]()
+    with Image.open(path) as gif:
+        assert gif.format == "GIF" and gif.info.get("loop") == 0
+        assert gif.n_frames == len(mg.toposort(y)) + 1  # 8 nodes: 9 frames
+        frames = []
+        for k in range(gif.n_frames):
+            gif.seek(k)
+            frames.append(gif.convert("RGB").tobytes())
+    assert len(set(frames)) == len(frames)  # every step changes the picture
