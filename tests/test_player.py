@@ -321,3 +321,14 @@ def test_readme_animation_has_a_frame_per_step(tmp_path):
             gif.seek(k)
             frames.append(gif.convert("RGB").tobytes())
     assert len(set(frames)) == len(frames)  # every step changes the picture
+
+
+@needs_dot
+def test_graph_tour_writes_the_step_through(tmp_path):
+    env = {**os.environ, "STEPS": "1", "OUT": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    r = subprocess.run([sys.executable, str(ROOT / "examples" / "graph_tour.py")], capture_output=True,
+                       text=True, encoding="utf-8", env=env, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "y sends ∂y/∂(+) += " in r.stdout and "(dot) sends ∂y/∂w1 += " in r.stdout
+    text = (tmp_path / "backward.html").read_text(encoding="utf-8")
+    assert text.count("<svg") == 1 and "∂y/∂w1 += " in text
