@@ -22,6 +22,7 @@ step; the Jupyter player draws each frame when it is first shown.
 
 from __future__ import annotations
 
+import bisect
 import html
 import json
 import re
@@ -88,33 +89,38 @@ def _check_step(step: Any, frames: int, who: str) -> int:
 # ------------------------------------------------------------- what each frame shows
 
 
-def _grad_texts(f: Film) -> list[list[str]]:
-    """For each frame, each node's grad cell text (nodes in forward order)."""
+def _grad_changes(f: Film) -> list[list[tuple[int, str]]]:
+    """For each node (forward order), its grad cell's text from each frame on where it changes.
+
+    ``[(0, "grad ?"), (3, "grad 0.5 + …"), (5, "grad 0.7")]``: the text at frame k
+    is the last entry whose frame is at most k.  A node's text changes only
+    when an amount reaches it, so this is one entry per edge, not per frame.
+    """
     n = len(f.nodes)
     consumers = [0] * n  # how many edges will bring an amount to each node
     for s in f.backward_steps:
         for c in s.contributions:
             consumers[f.index[c.parent]] += 1
+    changes: list[list[tuple[int, str]]] = [[(0, "grad ?")] for _ in range(n)]
+    changes[n - 1] = [(0, "grad 1")]
     received = [0] * n
-    pending: dict[int, float] = {f.index[f.nodes[-1]]: 1.0}
-    frames = []
-    for k in range(n + 1):
-        texts = []
-        for i in range(n):
-            if i not in pending:
-                texts.append("grad ?")
-            elif received[i] < consumers[i]:
-                texts.append(f"grad {st.num(pending[i])} + …")
+    pending: dict[int, float] = {}
+    for k, s in enumerate(f.backward_steps):  # step k's amounts show from frame k + 1
+        for c in s.contributions:
+            j = f.index[c.parent]
+            pending[j] = pending[j] + c.amount if j in pending else c.amount
+            received[j] += 1
+            more = " + …" if received[j] < consumers[j] else ""
+            text = f"grad {st.num(pending[j])}{more}"
+            if changes[j][-1][0] == k + 1:  # x * x: two amounts in one step
+                changes[j][-1] = (k + 1, text)
             else:
-                texts.append(f"grad {st.num(pending[i])}")
-        frames.append(texts)
-        if k < n:  # step k sends its amounts: visible from frame k + 1
-            s = f.backward_steps[k]
-            for c in s.contributions:
-                j = f.index[c.parent]
-                pending[j] = pending[j] + c.amount if j in pending else c.amount
-                received[j] += 1
-    return frames
+                changes[j].append((k + 1, text))
+    return changes
+
+
+def _at(changes: list[tuple[int, str]], frame: int) -> str:
+    return changes[bisect.bisect_right(changes, (frame, "\uffff")) - 1][1]
 
 
 def _current(f: Film, step: int) -> Value | None:
@@ -155,10 +161,10 @@ class _Frames:
         self.f = f
         self.rankdir = rankdir
         n = len(f.nodes)
-        self.grads = [] if f.forward else _grad_texts(f)
+        self.grads = [] if f.forward else _grad_changes(f)
         self.datas = [f"data {st.num(v.data)}" for v in f.nodes]
         self.data_width = [_width([d, "data ?"]) for d in self.datas]
-        self.grad_width = [_width([frame[i] for frame in self.grads]) if self.grads else 0 for i in range(n)]
+        self.grad_width = [_width([t for _, t in changes]) for changes in self.grads] or [0] * n
         self.name_width = [_width([f.names[v][: viz.MAX_LABEL]]) for v in f.nodes]
         # The step at which each node is processed (and, forward, its value appears).
         self.step_of = [0] * n
@@ -197,7 +203,7 @@ class _Frames:
                 cells.append(_cell(self.datas[i] if known else "data ?", self.data_width[i], mark))
             else:
                 cells.append(_cell(self.datas[i], self.data_width[i]))
-                cells.append(_cell(self.grads[step][i], self.grad_width[i], mark))
+                cells.append(_cell(_at(self.grads[i], step), self.grad_width[i], mark))
             kind = "output" if v is root else "value" if v.op else "input"
             label = (
                 f'<<TABLE BORDER="2" COLOR="{HIGHLIGHT if here else UNSEEN}" CELLBORDER="1" '
@@ -367,10 +373,15 @@ body {{ font-family: Helvetica, Arial, sans-serif; margin: 1em; }}
     var texts = document.getElementById("n" + i).getElementsByTagName("text");
     return texts[texts.length - 1];
   }});
+  function gradAt(j, k) {{  // the last change of node j's grad text at or before frame k
+    var c = D.grads[j], t = c[0][1];
+    for (var m = 0; m < c.length && c[m][0] <= k; m++) t = c[m][1];
+    return t;
+  }}
   function show(i) {{
     k = Math.max(0, Math.min(last, i));
     for (var j = 0; j < cells.length; j++) {{
-      cells[j].textContent = D.forward ? (D.step[j] <= k ? D.data[j] : "data ?") : D.grads[k][j];
+      cells[j].textContent = D.forward ? (D.step[j] <= k ? D.data[j] : "data ?") : gradAt(j, k);
     }}
     var cur = k < last ? D.order[k] : -1;
     D.edges.forEach(function (e) {{  // [id, node, text]
