@@ -332,3 +332,23 @@ def test_graph_tour_writes_the_step_through(tmp_path):
     assert "y sends ∂y/∂(+) += " in r.stdout and "(dot) sends ∂y/∂w1 += " in r.stdout
     text = (tmp_path / "backward.html").read_text(encoding="utf-8")
     assert text.count("<svg") == 1 and "∂y/∂w1 += " in text
+
+
+# ------------------------------------------------------------------ the READMEs
+
+
+@needs_dot
+@pytest.mark.parametrize(("readme", "heading"), [("README.md", "## Watch backprop step by step"),
+                                                 ("README.zh-TW.md", "## 一步一步看反向傳播")])
+def test_readme_section_runs(readme, heading, tmp_path, monkeypatch):
+    pytest.importorskip("ipywidgets")
+    text = (ROOT / readme).read_text(encoding="utf-8")
+    section = text[text.index(heading):]
+    section = section[: section.index("\n## ", 1)]
+    code = re.search(r"```python\n(.*?)```", section, re.S)[1]
+    assert "(docs/images/backprop_steps.gif)" in section and (ROOT / "docs/images/backprop_steps.gif").exists()
+    monkeypatch.chdir(tmp_path)
+    exec("import micrograd_tw as mg\n" + code, {})  # noqa: S102 - our own README
+    assert (tmp_path / "backward.html").read_text(encoding="utf-8").count("<svg") == 1
+    cmd = re.search(r"python -m micrograd_tw (graph .*--steps -o backward.html)", section)[1]
+    assert cmd == 'graph "tanh(x*w + b)" x=1 w=-2 b=0.5 --steps -o backward.html'
