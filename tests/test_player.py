@@ -346,7 +346,8 @@ def test_readme_section_runs(readme, heading, tmp_path, monkeypatch):
     section = text[text.index(heading):]
     section = section[: section.index("\n## ", 1)]
     code = re.search(r"```python\n(.*?)```", section, re.S)[1]
-    assert "(docs/images/backprop_steps.gif)" in section and (ROOT / "docs/images/backprop_steps.gif").exists()
+    assert "(docs/images/backprop_steps.gif)" in section
+    assert (ROOT / "docs" / "images" / "backprop_steps.gif").exists()
     monkeypatch.chdir(tmp_path)
     exec("import micrograd_tw as mg\n" + code, {})  # noqa: S102 - our own README
     assert (tmp_path / "backward.html").read_text(encoding="utf-8").count("<svg") == 1
