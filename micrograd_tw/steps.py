@@ -22,6 +22,7 @@ defined by users step through like the built-in ones.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -64,6 +65,13 @@ class ForwardStep:
     op: str
     inputs: tuple[Value | float, ...]
     value: float
+
+    @property
+    def arithmetic(self) -> str:
+        """The arithmetic that made the value, in numbers: ``"1 * −2 = −2"``; a leaf's is its value."""
+        if not self.op:
+            return num(self.value)
+        return f"{_expression(self, _number)} = {num(self.value)}"
 
 
 # ------------------------------------------------------------------ the steps
@@ -225,29 +233,22 @@ def backward_lines(steps: list[BackwardStep], names: dict[Value, str]) -> list[s
     return lines
 
 
-def forward_expression(step: ForwardStep, names: dict[Value, str]) -> tuple[str, str]:
-    """The op applied to its operands, by name and in numbers: ``("x * w", "1 * −2")``."""
-
-    def by_name(x: Value | float) -> str:
-        return names[x] if isinstance(x, Value) else num(x)
-
-    def by_number(x: Value | float) -> str:
-        return num(x.data if isinstance(x, Value) else x)
-
+def _expression(step: ForwardStep, term: Callable[[Value | float], str]) -> str:
+    """The op applied to its operands, each written by ``term``: ``x * w``, ``tanh(v2)``, ``w·x + 2·b``."""
     op, xs = step.op, step.inputs
     if op == "dot":
         half = len(xs) // 2
-        pairs = list(zip(xs[:half], xs[half:]))
-        return (
-            " + ".join(f"{by_name(w)}·{by_name(x)}" for w, x in pairs),
-            " + ".join(f"{by_number(w)}·{by_number(x)}" for w, x in pairs),
-        )
+        return " + ".join(f"{term(w)}·{term(x)}" for w, x in zip(xs[:half], xs[half:]))
     if op == "sum":
-        return " + ".join(map(by_name, xs)), " + ".join(map(by_number, xs))
+        return " + ".join(map(term, xs))
     sym = symbol(op)
     if len(xs) == 2 and op in ops.BINARY:
-        return f"{by_name(xs[0])} {sym} {by_name(xs[1])}", f"{by_number(xs[0])} {sym} {by_number(xs[1])}"
-    return f"{sym}({', '.join(map(by_name, xs))})", f"{sym}({', '.join(map(by_number, xs))})"
+        return f"{term(xs[0])} {sym} {term(xs[1])}"
+    return f"{sym}({', '.join(map(term, xs))})"
+
+
+def _number(x: Value | float) -> str:
+    return num(x.data if isinstance(x, Value) else x)
 
 
 def forward_lines(steps: list[ForwardStep], names: dict[Value, str]) -> list[str]:
@@ -259,8 +260,8 @@ def forward_lines(steps: list[ForwardStep], names: dict[Value, str]) -> list[str
         if not s.op:
             lines.append(f"{head}{num(s.value)} (a leaf: given)")
             continue
-        by_name, by_number = forward_expression(s, names)
-        lines.append(f"{head}{by_name} = {by_number} = {num(s.value)}")
+        by_name = _expression(s, lambda x: names[x] if isinstance(x, Value) else num(x))
+        lines.append(f"{head}{by_name} = {s.arithmetic}")
     if steps:
         lines.append(f"done: {names[steps[-1].node]} = {num(steps[-1].value)}")
     return lines

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from .engine import Value, binary_operands, dot_operands, toposort
 from .ops import NARY_SYMBOLS, OPS, UNARY
+from .steps import STEP_LIMIT
 
 __all__ = [
     "draw_dot", "draw_network", "GraphvizNotFoundError",
@@ -451,7 +452,7 @@ def draw_dot(
     shade_grad: bool = False,
     step: int | None = None,
     forward: bool = False,
-    max_steps: int = 200,
+    max_steps: int = STEP_LIMIT,
 ) -> Any:
     """The computation graph behind ``root`` as a ``graphviz.Digraph``.
 

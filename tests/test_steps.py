@@ -225,3 +225,37 @@ def test_counting_stops_early_on_a_huge_graph():
     finally:
         engine.toposort = real
     assert len(calls) == 1  # once, for the exact count in the message
+
+
+def test_forward_arithmetic_in_numbers():
+    x, w, b, y = neuron()
+    steps = mg.forward_steps(y)
+    assert [s.arithmetic for s in steps[3:]] == ["1 * −2 = −2", "−2 + 0.5 = −1.5", "tanh(−1.5) = −0.9051"]
+    assert steps[0].arithmetic == "0.5"  # a leaf: its value
+    d = mg.forward_steps(mg.dot([x, 2.0], [3.0, w]))[-1]
+    assert d.arithmetic == "1·3 + 2·−2 = −1"
+
+
+# ------------------------------------------------------------------ ops defined by users
+# mg.ops.define arrives with the engine branch; until then these skip, saying so.
+
+
+def define(name, forward, partials):
+    if not hasattr(mg.ops, "define"):
+        pytest.skip("mg.ops.define is not in this engine yet")
+    return mg.ops.define(name, forward, partials)
+
+
+def test_user_defined_op_steps_through():
+    cube = define("steps_test_cube", lambda a: a**3, lambda a, out: 3 * a * a)
+    x = mg.Value(2.0, label="x")
+    y = cube(x) * x  # x⁴: ∂y/∂x = 4x³ = 32
+    y.label = "y"
+    steps = mg.backward_steps(y)
+    by_node = {s.node: s for s in steps}
+    c = next(s for s in steps if s.node.op == "steps_test_cube")
+    assert [(k.parent, k.local) for k in c.contributions] == [(x, 12.0)]
+    assert by_node[x].grad == 32.0
+    f = next(s for s in mg.forward_steps(y) if s.op == "steps_test_cube")
+    assert f.inputs == (x,) and f.arithmetic.endswith("(2) = 8")
+    assert "steps_test_cube" in mg.draw_dot(y, step=1).source
