@@ -295,7 +295,9 @@ def _check_interval(interval: Any, who: str) -> None:
 
 
 def _line_html(line: str) -> str:
-    return f'<div style="font-family: monospace; white-space: pre-wrap">{html.escape(line)}</div>'
+    # one chain-rule product per line
+    text = html.escape(line.replace("; ", "\n"))
+    return f'<div style="font-family: monospace; white-space: pre-wrap">{text}</div>'
 
 
 def play_backward(
@@ -335,7 +337,7 @@ body {{ font-family: Helvetica, Arial, sans-serif; margin: 1em; }}
 #slider {{ width: 20em; }}
 #line {{ font-family: monospace; white-space: pre-wrap; margin-top: 0.5em; min-height: 2.5em; }}
 #frame {{ overflow: auto; }}
-#frame svg {{ max-width: 100%; height: auto; }}
+#frame.fit svg {{ max-width: 100%; height: auto; }}
 .hot path {{ stroke: {hot}; stroke-width: 2; }}
 .hot polygon {{ stroke: {hot}; fill: {hot}; }}
 .hot ellipse {{ stroke: {hot}; fill: {op_hot}; }}
@@ -350,9 +352,10 @@ body {{ font-family: Helvetica, Arial, sans-serif; margin: 1em; }}
 <button id="next" title="next step (→)">next ▶</button>
 <button id="last" title="last step">last »</button>
 <input id="slider" type="range" min="0" max="{last}" value="0" aria-label="step">
+<label><input id="fit" type="checkbox" checked> fit the width</label>
 <span id="counter"></span>
 </div>
-<div id="frame">
+<div id="frame" class="fit">
 {svg}
 </div>
 <div id="line"></div>
@@ -403,7 +406,7 @@ body {{ font-family: Helvetica, Arial, sans-serif; margin: 1em; }}
     }} else box.setAttribute("visibility", "hidden");
     slider.value = k;
     document.getElementById("counter").textContent = "step " + k + " / " + last;
-    document.getElementById("line").textContent = D.lines[k];
+    document.getElementById("line").textContent = D.lines[k].split("; ").join("\\n");
   }}
   function stop() {{
     if (timer) {{ clearInterval(timer); timer = null; }}
@@ -420,6 +423,9 @@ body {{ font-family: Helvetica, Arial, sans-serif; margin: 1em; }}
   document.getElementById("next").onclick = function () {{ stop(); show(k + 1); }};
   document.getElementById("last").onclick = function () {{ stop(); show(last); }};
   document.getElementById("play").onclick = play;
+  document.getElementById("fit").onchange = function (e) {{
+    document.getElementById("frame").classList.toggle("fit", e.target.checked);
+  }};
   slider.oninput = function () {{ stop(); show(parseInt(slider.value, 10)); }};
   document.addEventListener("keydown", function (e) {{
     if (e.target === slider) return;  // the slider moves itself with the arrow keys

@@ -108,6 +108,8 @@ def test_arrow_keys_step_through_backward(browser, tmp_path):
     assert page.evaluate(SHOWN)["v2"] == "grad 0.1807"
     assert page.input_value("#slider") == "1"
 
+    assert page.text_content("#line").count("\n") == 2  # its grad, then one line per product it sends
+
     page.keyboard.press("ArrowRight")  # the product x·w
     assert sorted(page.evaluate(RED_EDGE_TEXTS)) == sorted(
         ["∂y/∂x += −2 × 0.1807 = −0.3614", "∂y/∂w += 1 × 0.1807 = 0.1807"]
