@@ -12,13 +12,18 @@
 - backward_before.svg, backward_after.svg: docs/how-backward-works.md's small
   graph L = (w·x + b − 1)², before backward (every grad 0) and after it
   (each grad is ∂L/∂(that value)).
+- backprop_steps.gif: the same neuron's backward, one node per frame
+  (``mg.draw_dot(y, step=k)`` as PNG, the chain-rule line under it), put
+  together with Pillow.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout's micrograd_tw
 
@@ -30,7 +35,7 @@ OUT = Path(__file__).resolve().parent / "images"
 SEED = 0  # the MLPs' initial weights, fixed so that the pictures do not change between runs
 
 
-def neuron_graph() -> graphviz.Digraph:
+def neuron() -> mg.Value:
     """The micrograd lecture's neuron, with b chosen so that y = tanh(0.8814) = 1/√2."""
     x1, x2 = mg.Value(2.0, label="x1"), mg.Value(0.0, label="x2")
     w1, w2 = mg.Value(-3.0, label="w1"), mg.Value(1.0, label="w2")
@@ -41,8 +46,39 @@ def neuron_graph() -> graphviz.Digraph:
     h.label = "z + b"
     y = h.tanh()
     y.label = "y"
+    return y
+
+
+def neuron_graph() -> graphviz.Digraph:
+    y = neuron()
     y.backward()
+    w1, w2, b = (v for v in mg.toposort(y) if v.label in ("w1", "w2", "b"))
     return mg.draw_dot(y, params=[w1, w2, b], shade_grad=True)
+
+
+def backprop_steps(path: Path) -> Path:
+    """An animated GIF of the neuron's backward: a frame per step, its chain-rule line below."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from micrograd_tw import player
+
+    y = neuron()
+    lines = player.film(y).lines
+    try:
+        font: Any = ImageFont.truetype("DejaVuSans.ttf", 15)  # has ∂ and ×
+    except OSError:
+        font = ImageFont.load_default()
+    frames = []
+    for k, line in enumerate(lines):
+        picture = Image.open(io.BytesIO(mg.draw_dot(y, step=k).pipe(format="png"))).convert("RGB")
+        text = f"step {k}/{len(lines) - 1}:  " + line.replace("; ", "\n")
+        canvas = Image.new("RGB", (picture.width, picture.height + 70), "white")
+        canvas.paste(picture, (0, 0))
+        ImageDraw.Draw(canvas).multiline_text((12, picture.height + 4), text, fill="black", font=font)
+        frames.append(canvas.convert("P", palette=Image.Palette.ADAPTIVE, colors=64))
+    durations = [2500] + [1800] * (len(frames) - 2) + [4000]  # linger on the start and the result
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=durations, loop=0)
+    return path
 
 
 def mlp_graph() -> graphviz.Digraph:
@@ -96,7 +132,7 @@ PICTURES = {
 
 def main(argv: list[str] | None = None) -> list[Path]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=OUT, help=f"folder for the SVGs (default {OUT})")
+    parser.add_argument("--out", type=Path, default=OUT, help=f"folder for the pictures (default {OUT})")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -105,6 +141,9 @@ def main(argv: list[str] | None = None) -> list[Path]:
         path = Path(make().render(outfile=args.out / f"{name}.svg", cleanup=True))
         print(f"wrote {path}")
         written.append(path)
+    path = backprop_steps(args.out / "backprop_steps.gif")
+    print(f"wrote {path}")
+    written.append(path)
     return written
 
 

@@ -25,6 +25,7 @@ from .engine import (
     zero_grad,
 )
 from .gradcheck import gradcheck, numerical_grad
+from .steps import backward_steps, forward_steps
 from .viz import draw_dot, draw_network
 
 if TYPE_CHECKING:
@@ -60,5 +61,5 @@ __all__ = [
     "grad", "sum", "dot", "max", "min", "gather", "zero_grad", "toposort", "ops",
     "functional", "gradcheck", "numerical_grad",
     "nn", "optim", "data", "plotting",
-    "draw_dot", "draw_network", "compile",
+    "draw_dot", "draw_network", "compile", "backward_steps", "forward_steps",
 ]

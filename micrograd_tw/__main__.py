@@ -229,6 +229,8 @@ def _kink_note(kink: Any) -> str:
 
 def cmd_graph(args: argparse.Namespace) -> int:
     """Draw the formula's graph after backward."""
+    if args.steps:
+        return _write_steps(args)
     out = Path(args.output)
     fmt = out.suffix.lstrip(".").lower()
     if fmt == "gv":
@@ -255,6 +257,26 @@ def cmd_graph(args: argparse.Namespace) -> int:
     for name, leaf in leaves.items():
         print(f"  df/d{name} = {_fmt(leaf.grad)}    ({name} = {_fmt(leaf.data)})")
     print(_("wrote {path}").format(path=out))
+    return 0
+
+
+def _write_steps(args: argparse.Namespace) -> int:
+    """``graph ... --steps -o f.html``: an HTML page stepping through backward, one node at a time."""
+    out = Path(args.output)
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise _Exit(f"-o {out}: --steps writes an HTML page; give a file ending in .html, "
+                    f"e.g. -o backward.html", 2)
+    formula, _, root = _build(args.formula, args.values)
+    try:
+        text = mg.viz.steps_html(root, rankdir=args.rankdir, who="graph --steps")
+    except ValueError as e:  # a graph above the step limit
+        raise _Exit(str(e), 2) from None
+    except (OSError, subprocess.CalledProcessError, RuntimeError) as e:  # no Graphviz
+        raise _Exit(f"cannot draw {out}: {' '.join(str(e).split())[:200]}", 1) from None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    print(f"f = {formula.source} = {_fmt(root.data)}: {len(mg.toposort(root))} backward steps")
+    print(f"wrote {out} (open it in a browser: ← → step, space plays)")
     return 0
 
 
@@ -451,6 +473,9 @@ def _parser(prog: str) -> argparse.ArgumentParser:
                        help=_("graph.svg, .png, .pdf (need Graphviz) or .dot (default: graph.svg)"))
     graph.add_argument("--rankdir", choices=("LR", "TB", "RL", "BT"), default="LR",
                        help=_("layout direction (default: LR, left to right)"))
+    graph.add_argument("--steps", action="store_true",
+                       help=_("write an HTML page that steps through backward one node at a time "
+                              "(-o must end in .html)"))
     _lang_option(graph, after)
     graph.set_defaults(run=cmd_graph)
 

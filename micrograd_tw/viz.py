@@ -34,13 +34,30 @@ import sysconfig
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import ops
 from .engine import Value, operands, parents, toposort
 from .i18n import _, ngettext
+from .steps import STEP_LIMIT
 
-__all__ = ["draw_dot", "draw_network", "GraphvizNotFoundError", "find_renderer"]
+__all__ = [
+    "draw_dot", "draw_network", "GraphvizNotFoundError", "find_renderer",
+    "play_backward", "play_forward", "save_steps_html", "steps_html",
+]
+
+# The step-through players live in micrograd_tw.player, loaded on first use (PEP 562).
+if TYPE_CHECKING:
+    from .player import play_backward, play_forward, save_steps_html, steps_html
+_PLAYER = ("play_backward", "play_forward", "save_steps_html", "steps_html")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PLAYER:
+        from . import player
+
+        return getattr(player, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 INSTALL_HELP = """\
 Rendering needs Graphviz's `dot` program, which was not found on PATH, or the
@@ -290,6 +307,11 @@ def _digraph_class() -> Any:
 
     Digraph.__module__ = __name__
     return Digraph
+
+
+def digraph(**kwargs: Any) -> Any:
+    """A ``graphviz.Digraph`` whose rendering explains how to install Graphviz when ``dot`` is missing."""
+    return _digraph_class()(**kwargs)
 
 
 def _new_graph(name: str, rankdir: str, graph_attr: dict[str, str]) -> Any:
@@ -626,6 +648,9 @@ def draw_dot(
     model: Any = None,
     params: Iterable[Value] | None = None,
     shade_grad: bool = False,
+    step: int | None = None,
+    forward: bool = False,
+    max_steps: int = STEP_LIMIT,
 ) -> Any:
     """The computation graph behind ``root`` as a ``graphviz.Digraph``.
 
@@ -647,10 +672,24 @@ def draw_dot(
     - ``shade_grad=True`` shades each grad cell by |grad| (red at the largest;
       purple for inf or NaN): where the gradient is large, at a glance.
 
+    - ``step=k``: the graph while step k of backward is processed (see
+      ``mg.backward_steps``): grads not reached yet read ``grad ?``, the node
+      of step k is outlined in red and its edges carry the chain-rule product
+      (``∂y/∂w += 0.5 × −2 = −1``); ``step=0`` is the start, the last step
+      the finished backward.  ``forward=True``: the forward pass instead (values
+      appear in the order they are computed; ``step`` defaults to the last).
+      Every frame places every node in the same place.  A graph of more than
+      ``max_steps`` nodes is refused; ``model``, ``params``, ``shade_grad`` and
+      ``max_nodes`` do not apply to frames.  See ``micrograd_tw.player``.
+
     Colours: inputs (leaves that are not parameters) blue, parameters amber,
     the output green.  Displays inline in Jupyter;
     ``.render("graph", format="png")`` writes a file.
     """
+    if step is not None or forward:
+        from .player import draw_frame
+
+        return draw_frame(root, step, forward=forward, rankdir=rankdir, max_steps=max_steps)
     roots = _roots(root)
     _check_cap(roots, max_nodes)
     layers, has_layers = _model_layers(model, "draw_dot") if model is not None else ([], False)

@@ -778,10 +778,11 @@ def test_make_pictures_writes_well_formed_svgs(tmp_path):
     written = script["main"](["--out", str(tmp_path)])
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == [
-        "backward_after.svg", "backward_before.svg", "mlp_graph.svg", "mlp_network.svg", "neuron_graph.svg"
+        "backprop_steps.gif", "backward_after.svg", "backward_before.svg", "mlp_graph.svg",
+        "mlp_network.svg", "neuron_graph.svg",
     ]
     assert sorted(written) == sorted(tmp_path.iterdir())
-    texts = {p.stem: svg_texts(p.read_text(encoding="utf-8")) for p in written}
+    texts = {p.stem: svg_texts(p.read_text(encoding="utf-8")) for p in written if p.suffix == ".svg"}
     # the neuron after backward: dy/dx1 = w1 (1 - y²) = -3 · 0.5
     for text in ("w1", "data 0.7071", "grad -1.5", "tanh"):
         assert text in texts["neuron_graph"]
