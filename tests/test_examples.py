@@ -25,6 +25,8 @@ RUNS = {
     "softmax_classifier": (3, ["softmax_classifier.png"]),
     "moons": (3, ["moons.png"]),
     "graph_tour": (1, ["graph_before", "graph_after", "network"]),  # .svg, or .dot without Graphviz
+    "names_generator": (20, ["names_bigram.png", "names_loss.png"]),
+    "digit_generator": (20, ["digits_reconstructed.png", "digits_generated.png"]),
 }
 
 
