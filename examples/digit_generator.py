@@ -31,17 +31,17 @@ import numpy as np
 
 import micrograd_tw as mg
 
-DEFAULT_STEPS = 2000
+DEFAULT_STEPS = 1500
 STEPS = int(os.environ.get("STEPS", DEFAULT_STEPS))  # VAE training steps
 OUT = Path(os.environ.get("OUT", Path(__file__).parent / "out"))
 SEED = 0
 HELD_OUT = 360  # digits kept out of training: 1,437 train, 360 test
 BATCH = 128
-η = float(os.environ.get("LR", 0.003))  # Adam's learning rate at the start, decaying along a cosine to 5% of it
-β = float(os.environ.get("BETA", 0.3))  # weight of the KL term: below 1, sharper digits for a less even plane
+η = 0.006  # Adam's learning rate at the start, decaying along a cosine to 5% of it
+β = 0.1  # weight of the KL term: below 1, sharper digits for a less even plane
 CLASSIFIER_STEPS = 400
 GRID = 15  # the generated grid is GRID × GRID digits
-SPAN = 2.5  # ... with z₁, z₂ from −SPAN to SPAN (standard deviations of the prior)
+SPAN = 3.0  # ... with z₁, z₂ from −SPAN to SPAN (standard deviations of the prior)
 
 
 def bce_with_logits(logit, x):
@@ -138,23 +138,25 @@ def latent_grid():
 
 
 def draw_reconstructions(originals, reconstructions, labels, predicted, path):
+    """Pairs of rows: held-out digits, and below each its reconstruction with the classifier's reading."""
     import matplotlib.pyplot as plt
 
-    n = len(originals)
-    fig, axes = plt.subplots(2, n, figsize=(n * 0.9, 2.3))
-    for i in range(n):
-        for row, image in enumerate((originals[i], reconstructions[i])):
-            ax = axes[row, i]
+    columns = 10
+    pairs = len(originals) // columns
+    fig, axes = plt.subplots(2 * pairs, columns, figsize=(columns * 0.95, pairs * 2.3))
+    for k in range(pairs * columns):
+        pair, i = divmod(k, columns)
+        for row, image in enumerate((originals[k], reconstructions[k])):
+            ax = axes[2 * pair + row, i]
             ax.imshow(image.reshape(8, 8), cmap="gray_r", vmin=0, vmax=1)
             ax.set_xticks([])
             ax.set_yticks([])
-        axes[0, i].set_title(str(labels[i]), fontsize=9)
-        color = "black" if predicted[i] == labels[i] else "red"
-        axes[1, i].set_xlabel(f"→ {predicted[i]}", fontsize=9, color=color)
-    axes[0, 0].set_ylabel("digit", fontsize=9)
-    axes[1, 0].set_ylabel("VAE", fontsize=9)
-    fig.suptitle("held-out digits (top) and their reconstructions through 2 numbers (bottom), "
-                 "with the classifier's reading", fontsize=9)
+        color = "black" if predicted[k] == labels[k] else "red"
+        axes[2 * pair + 1, i].set_xlabel(f"read as {predicted[k]}", fontsize=8, color=color)
+    for pair in range(pairs):
+        axes[2 * pair, 0].set_ylabel("digit", fontsize=9)
+        axes[2 * pair + 1, 0].set_ylabel("VAE", fontsize=9)
+    fig.suptitle("held-out digits and their reconstructions through 2 numbers", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -213,8 +215,7 @@ def main():
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
 
     OUT.mkdir(parents=True, exist_ok=True)
-    show = [int(np.flatnonzero(y[test] == d)[0]) for d in range(10)]  # one held-out digit of each class
-    show += [i for i in range(len(test)) if i not in show][:6]
+    show = [int(np.flatnonzero(y[test] == d)[k]) for k in range(2) for d in range(10)]  # 2 of each digit
     draw_reconstructions(X[test][show], reconstructions[show], y[test][show], predicted[show],
                          OUT / "digits_reconstructed.png")
     draw_generated(means, y[test], generated, OUT / "digits_generated.png")
