@@ -70,12 +70,13 @@ class Vocabulary:
         """``token`` as an int id; IndexError (TypeError) naming it when it is not one of ours."""
         if isinstance(token, bool) or not isinstance(token, numbers.Integral):
             raise TypeError(f"a token id must be an int, got {type(token).__name__} {token!r}")
-        if not 0 <= token < len(self.symbols):
+        index = int(token)
+        if not 0 <= index < len(self.symbols):
             raise IndexError(
-                f"token id {token} is out of range for a vocabulary of {len(self.symbols)} symbols "
+                f"token id {index} is out of range for a vocabulary of {len(self.symbols)} symbols "
                 f"(0 to {len(self.symbols) - 1})"
             )
-        return int(token)
+        return index
 
     def encode(self, word: str) -> list[int]:
         """The ids of a word's characters (without end marks)."""
