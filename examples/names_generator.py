@@ -35,7 +35,7 @@ import micrograd_tw as mg
 from micrograd_tw.charlm import CharModel, Vocabulary, sample
 
 DEFAULT_STEPS = 5000
-STEPS = int(os.environ.get("STEPS", DEFAULT_STEPS))  # training steps of the MLP (c); (b) takes STEPS // 20
+STEPS = int(os.environ.get("STEPS", DEFAULT_STEPS))  # Adam steps of (c); (b) takes max(5, STEPS // 20)
 TEMPERATURE = float(os.environ.get("TEMPERATURE", 1.0))  # < 1: safer names, > 1: wilder ones
 OUT = Path(os.environ.get("OUT", Path(__file__).parent / "out"))
 SEED = 0
