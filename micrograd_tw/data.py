@@ -1,4 +1,4 @@
-"""Small 2-D toy data sets for classification, made with numpy (no scikit-learn).
+"""Data sets: small 2-D toy sets made with numpy, and two real ones shipped with the package.
 
 Each function returns ``(X, y)``: ``X`` a float64 array of shape ``(n, 2)``
 (one point per row), ``y`` an int64 array of shape ``(n,)`` holding class
@@ -8,19 +8,28 @@ data holds every class.
 
     X, y = mg.data.make_moons(100, noise=0.1, seed=0)
     Y = 2 * y - 1            # labels as -1 / +1, for a hinge loss
+
+Two real data sets ship inside the package (``micrograd_tw/datasets``, where
+SOURCES.md states their origin and licence) and load without a network:
+``names()``, 32,033 first names for a character-level language model, and
+``digits()``, 1,797 handwritten 8×8 digits for an image model.
 """
 
 from __future__ import annotations
 
+import csv
+import gzip
+import io
 import math
 import numbers
+from importlib import resources
 from typing import Any
 
 import numpy as np
 
 from .engine import to_float
 
-__all__ = ["make_moons", "make_circles", "make_spiral"]
+__all__ = ["make_moons", "make_circles", "make_spiral", "names", "digits"]
 
 
 def _rng(seed: Any, name: str) -> np.random.Generator:
@@ -118,3 +127,41 @@ def make_spiral(
         points.append(np.column_stack([r * np.sin(t), r * np.cos(t)]))
         labels.append(np.full(count, k))
     return _finish(rng, np.concatenate(points), np.concatenate(labels), 0.0)
+
+
+# ------------------------------------------------------- shipped data sets
+# Both files are package data (pyproject.toml); datasets/SOURCES.md says where
+# they come from and under which licence.
+
+DIGIT_PIXELS = 64  # 8 × 8
+DIGIT_MAX = 16  # each pixel counts the 'on' pixels of a 4 × 4 block of the original scan
+
+
+def _dataset(name: str) -> bytes:
+    return (resources.files("micrograd_tw") / "datasets" / name).read_bytes()
+
+
+def names() -> list[str]:
+    """The 32,033 lowercase first names of ``makemore``, in the file's order (a fresh list each call).
+
+    The most common US baby names of 2018 (Social Security Administration
+    data, public domain); each is 2 to 15 letters a–z.
+
+        words = mg.data.names()      # ['emma', 'olivia', 'ava', ..., 'zzyzx']
+    """
+    return _dataset("names.txt").decode("ascii").split()
+
+
+def digits() -> tuple[np.ndarray, np.ndarray]:
+    """The 1,797 handwritten digits of scikit-learn's ``load_digits``: ``(X, y)``.
+
+    ``X`` is float64 of shape (1797, 64): each row one 8×8 image, row by row,
+    with the pixel counts 0–16 divided by 16, so in [0, 1]
+    (``X[i].reshape(8, 8)`` draws it).  ``y`` is int64 of shape (1797,), the
+    digit 0–9.  The test set of the UCI "Optical Recognition of Handwritten
+    Digits" data (Alpaydin & Kaynak, 1998; CC BY 4.0).
+    """
+    text = gzip.decompress(_dataset("digits.csv.gz")).decode("ascii")
+    table = np.array(list(csv.reader(io.StringIO(text))), dtype=np.int64)
+    X = table[:, :DIGIT_PIXELS].astype(np.float64) / DIGIT_MAX
+    return X, table[:, DIGIT_PIXELS].copy()

@@ -33,6 +33,8 @@ RUNS = {
     "moons": (3, ["moons.png"]),
     "graph_tour": (1, ["graph_before", "graph_after", "network"]),  # .svg, or .dot without Graphviz
     "define_op": (3, ["define_op"]),
+    "names_generator": (20, ["names_bigram.png", "names_loss.png"]),
+    "digit_generator": (20, ["digits_reconstructed.png", "digits_generated.png"]),
 }
 
 

@@ -1,0 +1,290 @@
+"""Writing names one character at a time: from counting letter pairs to a neural network (makemore).
+
+    python examples/names_generator.py          # STEPS=20 for a quick run; TEMPERATURE=0.8 for safer names
+
+A language model gives, for the characters written so far, a probability to
+every character that could come next (27 symbols: a–z and '.', which marks
+the start and the end of a name).  Its loss is the notes' cross-entropy: the
+mean of −log P(the character that really came next), in nats per character.
+Three models of the 32,033 names of mg.data.names(), trained on 90% of them
+and measured on the other 10%:
+
+(a) counting: P(next | previous) from a 27 × 27 table of how often each pair
+    of characters occurs (plus one, so no pair has probability 0);
+(b) the same bigram as a network: one layer of 27 neurons, one per next
+    character, reading the previous character as a one-hot vector; softmax
+    turns their 27 outputs (logits) into probabilities, and gradient descent
+    θ ← θ − η ∂L/∂θ brings its loss down to the counting model's;
+(c) an MLP over the previous 3 characters: each character is looked up in an
+    embedding table (10 numbers per character), a hidden layer of 64 tanh
+    neurons reads the 30 numbers, 27 output neurons give the logits.  It is
+    trained with mg.compile (the graph of one example, replayed over batches
+    of 1,024) and Adam, and writes the 20 names printed at the end.
+
+Writes examples/out/names_bigram.png (the pair counts) and names_loss.png.
+"""
+
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+import micrograd_tw as mg
+from micrograd_tw.charlm import CharModel, Vocabulary, sample
+
+DEFAULT_STEPS = 5000
+STEPS = int(os.environ.get("STEPS", DEFAULT_STEPS))  # Adam steps of (c); (b) takes max(5, STEPS // 20)
+TEMPERATURE = float(os.environ.get("TEMPERATURE", 1.0))  # < 1: safer names, > 1: wilder ones
+OUT = Path(os.environ.get("OUT", Path(__file__).parent / "out"))
+SEED = 0
+CONTEXT, DIM, HIDDEN = 3, 10, 64  # the MLP reads 3 characters, 10 numbers each, into 64 neurons
+BATCH = 1024
+η_MLP = 0.01  # Adam's learning rate at the start, decaying along a cosine to 2% of it
+η_BIGRAM = 50.0  # plain gradient descent: one-hot inputs give each weight a small gradient
+CHUNK = 8192  # rows per call when measuring a loss over a whole split
+
+
+def one_hot(ids, size):
+    """Ids as one-hot rows: float (len(ids), size), a 1 in each id's column."""
+    ids = np.asarray(ids)
+    bad = ids[(ids < 0) | (ids >= size)]
+    if bad.size:
+        raise IndexError(
+            f"token id {bad[0]} is out of range for a vocabulary of {size} symbols (0 to {size - 1})"
+        )
+    return np.eye(size)[ids]
+
+
+def cross_entropy(logits, target_one_hot):
+    """−log softmax(logits)[target] = logsumexp(logits) − logits[target].
+
+    The target comes as a one-hot vector: inside mg.compile it is an input
+    column, so `logits[target]` is the dot product with it.  (logsumexp shifts
+    by the largest logit of the traced row; any shift gives the same result,
+    so the frozen shift is exact while logits stay far from exp's range.)
+    """
+    return mg.functional.logsumexp(logits) - mg.dot(target_one_hot, logits)
+
+
+# ---------------------------------------------------------------------------
+# TO BE REPLACED by mg.nn.Embedding (issue 15 #2), whose lookup takes a token
+# id (an int, or an integer input column inside mg.compile).  Until it exists,
+# row `token` of the table is the product with the token's one-hot vector:
+# Σₜ table[t][d] · onehot[t] = table[token][d].
+def embed(table, onehot):
+    """Row `token` of the embedding table (a list of rows of Values), given the token as one-hot."""
+    return [mg.dot([row[d] for row in table], onehot) for d in range(len(table[0]))]
+# ---------------------------------------------------------------------------
+
+
+class CountBigram(CharModel):
+    """(a) P(next | previous) = (count of the pair + 1) / (count of the previous + 27)."""
+
+    def __init__(self, vocab):
+        super().__init__(vocab, context=1)
+        self.counts = np.zeros((len(vocab), len(vocab)), dtype=np.int64)
+
+    def fit(self, X, Y):
+        np.add.at(self.counts, (X[:, 0], Y), 1)
+        smoothed = self.counts + 1.0
+        self.P = smoothed / smoothed.sum(axis=1, keepdims=True)
+        self.trained = True
+
+    def loss(self, X, Y):
+        return float(-np.log(self.P[X[:, 0], Y]).mean())
+
+    def logits(self, ids):
+        return np.log(self.P[ids[0]])  # softmax(log P) = P
+
+
+class NeuralBigram(CharModel, mg.nn.Module):
+    """(b) 27 neurons, one per next character, reading the previous character as a one-hot vector.
+
+    Neuron j's weight W[i][j] is the logit of j after i; only the weight of
+    the character that is 1 in the input counts, so no bias is needed.
+    Trained, softmax of row i approaches row i of the counting model.
+    """
+
+    def __init__(self, vocab):
+        CharModel.__init__(self, vocab, context=1)
+        self.W = [[mg.Value(0.0) for _ in vocab.symbols] for _ in vocab.symbols]  # uniform at the start
+
+    def logits_from_one_hots(self, one_hots):
+        x = list(one_hots[0])
+        return [mg.dot([row[j] for row in self.W], x) for j in range(len(self.W))]
+
+    def logits(self, ids):
+        return self.logits_from_one_hots(one_hot(ids, len(self.vocab)).tolist())
+
+
+class MLPModel(CharModel, mg.nn.Module):
+    """(c) Embeddings of the previous characters → a tanh hidden layer → 27 logits."""
+
+    def __init__(self, vocab, context=CONTEXT, dim=DIM, hidden=HIDDEN, seed=0):
+        CharModel.__init__(self, vocab, context)
+        rng = np.random.default_rng(seed)
+        self.table = [[mg.Value(float(x)) for x in row] for row in rng.normal(size=(len(vocab), dim))]
+        self.hidden = mg.nn.Layer(context * dim, hidden, activation="tanh", seed=seed + 1)
+        self.out = mg.nn.Layer(hidden, len(vocab), activation="linear", seed=seed + 2)
+
+    def logits_from_one_hots(self, one_hots):
+        x = [number for onehot in one_hots for number in embed(self.table, list(onehot))]
+        return self.out(self.hidden(x))
+
+    def logits(self, ids):
+        return self.logits_from_one_hots(one_hot(ids, len(self.vocab)).tolist())
+
+
+def compiled_loss(model):
+    """mg.compile of one example's loss: the context's one-hot columns, then the target's."""
+    v, k = len(model.vocab), model.context
+
+    def loss(*columns):
+        one_hots = [columns[i * v : (i + 1) * v] for i in range(k)]
+        return cross_entropy(model.logits_from_one_hots(one_hots), list(columns[k * v :]))
+
+    return mg.compile(loss)
+
+
+def columns(X, Y, size):
+    """The compiled loss's input columns for examples X (ids, one row each) → Y."""
+    blocks = [one_hot(X[:, i], size) for i in range(X.shape[1])] + [one_hot(Y, size)]
+    return [column for block in blocks for column in block.T]
+
+
+def mean_loss(fast, X, Y, size):
+    """The loss over all of X → Y, in chunks (a batch's memory grows with its rows)."""
+    chunks = range(0, len(Y), CHUNK)
+    return sum(float(fast(*columns(X[i : i + CHUNK], Y[i : i + CHUNK], size)).sum()) for i in chunks) / len(Y)
+
+
+def train(model, fast, X, Y, steps, batch, optimizer, schedule, log, X_val=None, Y_val=None):
+    """Minibatch training; returns the minibatch losses and (step, validation loss) pairs."""
+    rng = np.random.default_rng(SEED)
+    size, losses, validation = len(model.vocab), [], []
+    for step in range(steps):
+        rows = rng.integers(0, len(Y), batch)
+        optimizer.zero_grad()
+        losses.append(fast.backward(*columns(X[rows], Y[rows], size)))
+        optimizer.lr = schedule(step)
+        optimizer.step()
+        last = step == steps - 1
+        if X_val is not None and (step % max(1, steps // 10) == 0 or last):
+            validation.append((step, mean_loss(fast, X_val, Y_val, size)))
+        if step % max(1, steps // 10) == 0 or last:
+            extra = f"  validation {validation[-1][1]:.4f}" if validation else ""
+            log(f"  step {step:5d}  loss {losses[-1]:.4f}{extra}")
+    model.trained = True
+    return losses, validation
+
+
+def draw_bigram_table(counts, vocab, path):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(13, 13))
+    ax.imshow(counts, cmap="Blues")
+    for i, a in enumerate(vocab.symbols):
+        for j, b in enumerate(vocab.symbols):
+            color = "white" if counts[i, j] > counts.max() / 2 else "#333333"
+            ax.text(j, i - 0.18, a + b, ha="center", va="center", fontsize=6.5, color=color)
+            ax.text(j, i + 0.22, str(counts[i, j]), ha="center", va="center", fontsize=5.5, color=color)
+    ax.set_xticks(range(len(vocab)), vocab.symbols)
+    ax.set_yticks(range(len(vocab)), vocab.symbols)
+    ax.set(xlabel="next character", ylabel="previous character",
+           title="(a) how often each pair of characters occurs in the training names")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def draw_losses(bigram_losses, mlp_losses, validation, count_loss, path):
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    ax1.plot(bigram_losses, label="(b) one layer of 27 neurons, training batches")
+    ax1.axhline(count_loss, color="black", ls="--", label=f"(a) counting, validation {count_loss:.3f}")
+    ax1.set(title="the bigram as a network", xlabel="gradient-descent step",
+            ylabel="loss (nats per character)")
+    ax1.legend()
+    window = max(1, len(mlp_losses) // 50)
+    smooth = np.convolve(mlp_losses, np.ones(window) / window, mode="valid")
+    ax2.plot(np.arange(len(smooth)) + window - 1, smooth, label="training batches (running mean)")
+    ax2.plot(*zip(*validation), "o-", ms=3, label="validation")
+    ax2.axhline(count_loss, color="black", ls="--", label="(a) counting")
+    ax2.set(title="(c) the MLP over 3 characters", xlabel="Adam step", ylim=(1.9, 3.0))
+    ax2.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    start, cpu = time.perf_counter(), time.process_time()
+    words = mg.data.names()
+    order = np.random.default_rng(SEED).permutation(len(words))
+    cut = int(0.9 * len(words))
+    train_words, val_words = [words[i] for i in order[:cut]], [words[i] for i in order[cut:]]
+    vocab = Vocabulary.from_words(words)
+    print(f"{len(words)} names, {len(vocab)} symbols {''.join(vocab.symbols)!r}; "
+          f"{len(train_words)} for training, {len(val_words)} for validation")
+
+    # (a) counting pairs
+    X1, Y1 = vocab.examples(train_words, context=1)
+    X1v, Y1v = vocab.examples(val_words, context=1)
+    counts = CountBigram(vocab)
+    counts.fit(X1, Y1)
+    count_loss = counts.loss(X1v, Y1v)
+    print(f"(a) counting bigram: training loss {counts.loss(X1, Y1):.4f}, validation {count_loss:.4f}")
+
+    # (b) the same bigram, learned by gradient descent
+    bigram = NeuralBigram(vocab)
+    bigram_steps = max(5, STEPS // 20)
+    print(f"(b) neural bigram, {len(bigram.parameters())} parameters, "
+          f"{bigram_steps} steps of gradient descent on batches of {4 * BATCH}:")
+    fast_bigram = compiled_loss(bigram)
+    sgd = mg.optim.SGD(bigram.parameters(), lr=η_BIGRAM)
+    fixed = lambda step: η_BIGRAM  # noqa: E731
+    bigram_losses, _ = train(bigram, fast_bigram, X1, Y1, bigram_steps, 4 * BATCH, sgd, fixed, print)
+    bigram_loss = mean_loss(fast_bigram, X1v, Y1v, len(vocab))
+    print(f"    validation {bigram_loss:.4f} (counting: {count_loss:.4f})")
+
+    # (c) the MLP over the previous 3 characters
+    X3, Y3 = vocab.examples(train_words, context=CONTEXT)
+    X3v, Y3v = vocab.examples(val_words, context=CONTEXT)
+    model = MLPModel(vocab, seed=SEED)
+    print(f"(c) MLP: {len(model.parameters())} parameters, {STEPS} Adam steps of {BATCH} examples:")
+    fast = compiled_loss(model)
+    adam = mg.optim.Adam(model.parameters(), lr=η_MLP)
+    η = lambda step: η_MLP * (0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * step / STEPS)))  # noqa: E731
+    mlp_losses, validation = train(model, fast, X3, Y3, STEPS, BATCH, adam, η, print, X3v, Y3v)
+    train_loss, val_loss = mean_loss(fast, X3, Y3, len(vocab)), validation[-1][1]
+    print(f"    training loss {train_loss:.4f}, validation loss {val_loss:.4f} nats per character")
+
+    names = sample(model, n=20, temperature=TEMPERATURE, seed=SEED)
+    print(f"20 names from the MLP (temperature {TEMPERATURE}): {', '.join(names)}")
+    new = [name for name in names if name not in set(words)]
+    print(f"{len(new)} of them are not in the data set: {', '.join(new)}")
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    draw_bigram_table(counts.counts, vocab, OUT / "names_bigram.png")
+    draw_losses(bigram_losses, mlp_losses, validation, count_loss, OUT / "names_loss.png")
+    print(f"wrote {OUT / 'names_bigram.png'} and {OUT / 'names_loss.png'}")
+    print(f"trained and sampled in {seconds:.0f} s ({cpu_seconds:.0f} s of CPU time)")
+
+    # What the models must reach (the full run); a quick run only has to learn something.
+    assert 2.40 < count_loss < 2.52, count_loss
+    assert bigram_loss < math.log(len(vocab)), "the neural bigram learned nothing (it starts at ln 27)"
+    assert mlp_losses[-1] < mlp_losses[0], "the MLP's loss did not go down"
+    if STEPS >= DEFAULT_STEPS:
+        assert bigram_loss < count_loss + 0.03, f"the neural bigram stayed at {bigram_loss:.4f}"
+        assert val_loss <= 2.20, f"the MLP's validation loss is {val_loss:.4f}, above 2.20"
+
+
+if __name__ == "__main__":
+    main()
