@@ -12,14 +12,17 @@ and measured on the other 10%:
 (a) counting: P(next | previous) from a 27 × 27 table of how often each pair
     of characters occurs (plus one, so no pair has probability 0);
 (b) the same bigram as a network: one layer of 27 neurons, one per next
-    character, reading the previous character as a one-hot vector; softmax
+    character, reading the previous character as a one-hot vector (which
+    picks one row of its weights: an mg.nn.Embedding(27, 27)); softmax
     turns their 27 outputs (logits) into probabilities, and gradient descent
     θ ← θ − η ∂L/∂θ brings its loss down to the counting model's;
 (c) an MLP over the previous 3 characters: each character is looked up in an
-    embedding table (10 numbers per character), a hidden layer of 64 tanh
-    neurons reads the 30 numbers, 27 output neurons give the logits.  It is
-    trained with mg.compile (the graph of one example, replayed over batches
-    of 1,024) and Adam, and writes the 20 names printed at the end.
+    embedding table (mg.nn.Embedding, 10 numbers per character), a hidden
+    layer of 64 tanh neurons reads the 30 numbers, 27 output neurons give the
+    logits.  It is trained with mg.compile (the graph of one example,
+    replayed over batches of 1,024: the character ids go in as integer
+    columns, feeding the lookups and cross_entropy's target) and Adam, and
+    writes the 20 names printed at the end.
 
 Writes examples/out/names_bigram.png (the pair counts) and names_loss.png.
 """
@@ -38,45 +41,13 @@ DEFAULT_STEPS = 5000
 STEPS = int(os.environ.get("STEPS", DEFAULT_STEPS))  # Adam steps of (c); (b) takes max(5, STEPS // 20)
 TEMPERATURE = float(os.environ.get("TEMPERATURE", 1.0))  # < 1: safer names, > 1: wilder ones
 OUT = Path(os.environ.get("OUT", Path(__file__).parent / "out"))
-SEED = 0
+SEED = 0  # the split, the initial weights and the batches
+SAMPLE_SEED = 0  # the seed of the 20 names sampled at the end
 CONTEXT, DIM, HIDDEN = 3, 10, 64  # the MLP reads 3 characters, 10 numbers each, into 64 neurons
 BATCH = 1024
 η_MLP = 0.01  # Adam's learning rate at the start, decaying along a cosine to 2% of it
-η_BIGRAM = 50.0  # plain gradient descent: one-hot inputs give each weight a small gradient
+η_BIGRAM = 50.0  # plain gradient descent: row i of W only learns from the batch's examples after character i
 CHUNK = 8192  # rows per call when measuring a loss over a whole split
-
-
-def one_hot(ids, size):
-    """Ids as one-hot rows: float (len(ids), size), a 1 in each id's column."""
-    ids = np.asarray(ids)
-    bad = ids[(ids < 0) | (ids >= size)]
-    if bad.size:
-        raise IndexError(
-            f"token id {bad[0]} is out of range for a vocabulary of {size} symbols (0 to {size - 1})"
-        )
-    return np.eye(size)[ids]
-
-
-def cross_entropy(logits, target_one_hot):
-    """−log softmax(logits)[target] = logsumexp(logits) − logits[target].
-
-    The target comes as a one-hot vector: inside mg.compile it is an input
-    column, so `logits[target]` is the dot product with it.  (logsumexp shifts
-    by the largest logit of the traced row; any shift gives the same result,
-    so the frozen shift is exact while logits stay far from exp's range.)
-    """
-    return mg.functional.logsumexp(logits) - mg.dot(target_one_hot, logits)
-
-
-# ---------------------------------------------------------------------------
-# TO BE REPLACED by mg.nn.Embedding (issue 15 #2), whose lookup takes a token
-# id (an int, or an integer input column inside mg.compile).  Until it exists,
-# row `token` of the table is the product with the token's one-hot vector:
-# Σₜ table[t][d] · onehot[t] = table[token][d].
-def embed(table, onehot):
-    """Row `token` of the embedding table (a list of rows of Values), given the token as one-hot."""
-    return [mg.dot([row[d] for row in table], onehot) for d in range(len(table[0]))]
-# ---------------------------------------------------------------------------
 
 
 class CountBigram(CharModel):
@@ -100,23 +71,28 @@ class CountBigram(CharModel):
 
 
 class NeuralBigram(CharModel, mg.nn.Module):
-    """(b) 27 neurons, one per next character, reading the previous character as a one-hot vector.
+    """(b) 27 neurons, one per next character, reading the previous character.
 
-    Neuron j's weight W[i][j] is the logit of j after i; only the weight of
-    the character that is 1 in the input counts, so no bias is needed.
-    Trained, softmax of row i approaches row i of the counting model.
+    Neuron j's weight W[i][j] is the logit of j after i.  Fed the previous
+    character as a one-hot vector, the layer's output Σᵢ onehotᵢ·W[i][j] is
+    just row i of W, so the layer is written as that lookup: an
+    Embedding(27, 27) whose row i holds the 27 logits after character i (the
+    same numbers, the same gradients, without 27 multiplications by 0).  No
+    bias is needed.  Trained, softmax of row i approaches row i of the
+    counting model.
     """
 
     def __init__(self, vocab):
         CharModel.__init__(self, vocab, context=1)
-        self.W = [[mg.Value(0.0) for _ in vocab.symbols] for _ in vocab.symbols]  # uniform at the start
+        self.W = mg.nn.Embedding(len(vocab), len(vocab))
+        for p in self.W.parameters():
+            p.data = 0.0  # uniform at the start
 
-    def logits_from_one_hots(self, one_hots):
-        x = list(one_hots[0])
-        return [mg.dot([row[j] for row in self.W], x) for j in range(len(self.W))]
+    def logits_from_ids(self, ids):
+        return self.W(ids[0])
 
     def logits(self, ids):
-        return self.logits_from_one_hots(one_hot(ids, len(self.vocab)).tolist())
+        return self.logits_from_ids(list(ids))
 
 
 class MLPModel(CharModel, mg.nn.Module):
@@ -124,55 +100,52 @@ class MLPModel(CharModel, mg.nn.Module):
 
     def __init__(self, vocab, context=CONTEXT, dim=DIM, hidden=HIDDEN, seed=0):
         CharModel.__init__(self, vocab, context)
-        rng = np.random.default_rng(seed)
-        self.table = [[mg.Value(float(x)) for x in row] for row in rng.normal(size=(len(vocab), dim))]
+        self.emb = mg.nn.Embedding(len(vocab), dim, seed=seed)
         self.hidden = mg.nn.Layer(context * dim, hidden, activation="tanh", seed=seed + 1)
         self.out = mg.nn.Layer(hidden, len(vocab), activation="linear", seed=seed + 2)
 
-    def logits_from_one_hots(self, one_hots):
-        x = [number for onehot in one_hots for number in embed(self.table, list(onehot))]
+    def logits_from_ids(self, ids):
+        x = [number for token in ids for number in self.emb(token)]
         return self.out(self.hidden(x))
 
     def logits(self, ids):
-        return self.logits_from_one_hots(one_hot(ids, len(self.vocab)).tolist())
+        return self.logits_from_ids(list(ids))
 
 
 def compiled_loss(model):
-    """mg.compile of one example's loss: the context's one-hot columns, then the target's."""
-    v, k = len(model.vocab), model.context
+    """mg.compile of one example's loss: the context's ids, then the target's (integer columns)."""
+    k = model.context
 
-    def loss(*columns):
-        one_hots = [columns[i * v : (i + 1) * v] for i in range(k)]
-        return cross_entropy(model.logits_from_one_hots(one_hots), list(columns[k * v :]))
+    def loss(*ids):
+        return mg.functional.cross_entropy(model.logits_from_ids(ids[:k]), ids[k])
 
     return mg.compile(loss)
 
 
-def columns(X, Y, size):
-    """The compiled loss's input columns for examples X (ids, one row each) → Y."""
-    blocks = [one_hot(X[:, i], size) for i in range(X.shape[1])] + [one_hot(Y, size)]
-    return [column for block in blocks for column in block.T]
+def columns(X, Y):
+    """The compiled loss's input columns for examples X (ids, one row each) → Y: the ids themselves."""
+    return [*X.T, Y]
 
 
-def mean_loss(fast, X, Y, size):
+def mean_loss(fast, X, Y):
     """The loss over all of X → Y, in chunks (a batch's memory grows with its rows)."""
     chunks = range(0, len(Y), CHUNK)
-    return sum(float(fast(*columns(X[i : i + CHUNK], Y[i : i + CHUNK], size)).sum()) for i in chunks) / len(Y)
+    return sum(float(fast(*columns(X[i : i + CHUNK], Y[i : i + CHUNK])).sum()) for i in chunks) / len(Y)
 
 
 def train(model, fast, X, Y, steps, batch, optimizer, schedule, log, X_val=None, Y_val=None):
     """Minibatch training; returns the minibatch losses and (step, validation loss) pairs."""
     rng = np.random.default_rng(SEED)
-    size, losses, validation = len(model.vocab), [], []
+    losses, validation = [], []
     for step in range(steps):
         rows = rng.integers(0, len(Y), batch)
         optimizer.zero_grad()
-        losses.append(fast.backward(*columns(X[rows], Y[rows], size)))
+        losses.append(fast.backward(*columns(X[rows], Y[rows])))
         optimizer.lr = schedule(step)
         optimizer.step()
         last = step == steps - 1
         if X_val is not None and (step % max(1, steps // 10) == 0 or last):
-            validation.append((step, mean_loss(fast, X_val, Y_val, size)))
+            validation.append((step, mean_loss(fast, X_val, Y_val)))
         if step % max(1, steps // 10) == 0 or last:
             extra = f"  validation {validation[-1][1]:.4f}" if validation else ""
             log(f"  step {step:5d}  loss {losses[-1]:.4f}{extra}")
@@ -250,7 +223,7 @@ def main():
     sgd = mg.optim.SGD(bigram.parameters(), lr=η_BIGRAM)
     fixed = lambda step: η_BIGRAM  # noqa: E731
     bigram_losses, _ = train(bigram, fast_bigram, X1, Y1, bigram_steps, 4 * BATCH, sgd, fixed, print)
-    bigram_loss = mean_loss(fast_bigram, X1v, Y1v, len(vocab))
+    bigram_loss = mean_loss(fast_bigram, X1v, Y1v)
     print(f"    validation {bigram_loss:.4f} (counting: {count_loss:.4f})")
 
     # (c) the MLP over the previous 3 characters
@@ -262,10 +235,10 @@ def main():
     adam = mg.optim.Adam(model.parameters(), lr=η_MLP)
     η = lambda step: η_MLP * (0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * step / STEPS)))  # noqa: E731
     mlp_losses, validation = train(model, fast, X3, Y3, STEPS, BATCH, adam, η, print, X3v, Y3v)
-    train_loss, val_loss = mean_loss(fast, X3, Y3, len(vocab)), validation[-1][1]
+    train_loss, val_loss = mean_loss(fast, X3, Y3), validation[-1][1]
     print(f"    training loss {train_loss:.4f}, validation loss {val_loss:.4f} nats per character")
 
-    names = sample(model, n=20, temperature=TEMPERATURE, seed=SEED)
+    names = sample(model, n=20, temperature=TEMPERATURE, seed=SAMPLE_SEED)
     print(f"20 names from the MLP (temperature {TEMPERATURE}): {', '.join(names)}")
     new = [name for name in names if name not in set(words)]
     print(f"{len(new)} of them are not in the data set: {', '.join(new)}")

@@ -44,17 +44,27 @@ WORDS = ["ab", "b", "ba", "aab"]
 # ------------------------------------------------------------------- names
 
 
-def test_embedding_lookup_is_the_tables_row(names_generator):
-    table = [[mg.Value(10.0 * t + d) for d in range(4)] for t in range(5)]
-    for token in range(5):
-        row = names_generator.embed(table, names_generator.one_hot([token], 5)[0].tolist())
-        assert [v.data for v in row] == [10.0 * token + d for d in range(4)]
+def test_compiled_lookup_is_the_tables_row_for_every_row(names_generator):
+    """The ids go in as integer columns: each row of the batch gets its own token's embedding."""
+    model = names_generator.MLPModel(AB, context=2, dim=3, hidden=4, seed=0)
+    for t, row in enumerate(model.emb.weight):
+        for d, v in enumerate(row):
+            v.data = 10.0 * t + d
+    tokens = np.array([2, 0, 1, 2, 1])
+    for d in range(3):
+        picked = mg.compile(lambda t, d=d: model.emb(t)[d])(tokens)
+        assert picked.tolist() == [10.0 * t + d for t in tokens.tolist()]
 
 
-def test_one_hot_names_a_token_out_of_range(names_generator):
-    assert names_generator.one_hot([2, 0], 3).tolist() == [[0, 0, 1], [1, 0, 0]]
-    with pytest.raises(IndexError, match="token id 3 is out of range for a vocabulary of 3 symbols"):
-        names_generator.one_hot([1, 3], 3)
+def test_compiled_loss_names_a_token_out_of_range(names_generator):
+    ng = names_generator
+    fast = ng.compiled_loss(ng.MLPModel(AB, context=2, dim=3, hidden=4, seed=0))
+    X, Y = np.array([[0, 1], [1, 2]]), np.array([1, 0])
+    assert [c.tolist() for c in ng.columns(X, Y)] == [[0, 1], [1, 2], [1, 0]]
+    with pytest.raises(IndexError, match="index 5 is out of range for 3 items"):
+        fast(*ng.columns(np.array([[0, 1], [1, 5]]), Y))
+    with pytest.raises(IndexError, match="index 3 is out of range for 3 items"):
+        fast(*ng.columns(X, np.array([1, 3])))
 
 
 def test_count_bigram_by_hand(names_generator):
@@ -83,7 +93,7 @@ def test_neural_bigram_reaches_the_counting_minimum(names_generator):
     first = None
     for _ in range(300):
         opt.zero_grad()
-        loss = fast.backward(*ng.columns(X, Y, 3))
+        loss = fast.backward(*ng.columns(X, Y))
         first = first if first is not None else loss
         opt.step()
     assert first == pytest.approx(math.log(3))  # all weights 0: every symbol 1/3
@@ -96,11 +106,11 @@ def test_compiled_mlp_loss_is_the_cross_entropy(names_generator):
     model = ng.MLPModel(vocab, context=2, dim=3, hidden=5, seed=1)
     X, Y = vocab.examples(WORDS, context=2)
     fast = ng.compiled_loss(model)
-    replayed = fast(*ng.columns(X, Y, 3))
+    replayed = fast(*ng.columns(X, Y))
     for x, y, r in zip(X, Y, replayed):
         eager = mg.functional.cross_entropy(model.logits(list(x)), int(y))  # the int-target version
         assert r == pytest.approx(eager.data, rel=1e-12)
-    assert fast.verify(*ng.columns(X, Y, 3))
+    assert fast.verify(*ng.columns(X, Y))
 
 
 def test_mlp_model_is_sampled_only_after_training(names_generator):
