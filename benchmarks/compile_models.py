@@ -1,145 +1,79 @@
-"""The generation workloads of benchmarks/compile.py: a character-level language model, a digit autoencoder.
+"""The generation workloads of benchmarks/compile.py: the two models of the generation examples.
 
-Each model is built twice from the same initial parameters: once from Values
-(one sample's graph, for ``mg.compile``), once as batched PyTorch float64
-tensors.  ``*_compiled_step`` and ``*_torch_step`` return a function that
-runs one training step (forward, backward, plain SGD) and returns the loss.
+Each model is the example's own, imported from ``examples/``, so the
+benchmark times the step the example takes:
 
-- LM: the makemore MLP. 3 context characters, each looked up in a 27 × 10
-  embedding table, a hidden layer of 64 tanh neurons, 27 logits, the cross
-  entropy of the next character; batch 1024.  Until ``mg.nn.Embedding``
-  exists, a lookup is written as one-hot columns dotted with the table's
-  columns (a one-hot row picks one table row), and the target as a one-hot
-  column: cross entropy = logsumexp(logits) − Σ onehotᵢ·logitᵢ.  PyTorch
-  does what a PyTorch user writes: ``C[idx]`` and ``F.cross_entropy``.
-- AE: 64 → 32 (tanh) → 2 → 32 (tanh) → 64 (sigmoid), the mean squared
-  error against the input; batch 256 of 8×8 images in [0, 1].
+- LM: ``MLPModel`` and ``compiled_loss`` of examples/names_generator.py, the
+  makemore MLP: 3 context characters looked up in an ``mg.nn.Embedding`` of
+  27 × 10, a hidden layer of 64 tanh neurons, 27 logits and
+  ``mg.functional.cross_entropy``; the ids go in as integer columns (the
+  context's and the target's); batch 1024 training examples of the names.
+- VAE: ``VAE`` of examples/digit_generator.py (encoder 64 → 64 → 32 ReLU,
+  μ and log σ² of 2, decoder 2 → 32 → 64 → 64 logits, pixel cross-entropy
+  plus β·KL), at the example's batch (128 digits and their noise ε).
+
+``*_compiled_step`` and ``*_torch_step`` return a function that runs one
+training step (forward, backward, plain SGD) and returns the loss; the
+PyTorch side is the same model, batched, in float64, with the parameters
+copied from the Values, so both start from the same point and must take the
+same steps.
 """
 
 from __future__ import annotations
 
+import sys
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import micrograd_tw as mg
+from micrograd_tw.charlm import Vocabulary
 
-VOCAB, CONTEXT, EMBED, HIDDEN = 27, 3, 10, 64
-LM_BATCH = 1024
-AE_SIZES = [64, 32, 2, 32, 64]
-AE_ACTS = ["tanh", "linear", "tanh", "sigmoid"]
-AE_BATCH = 256
-LR = 0.1
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+import digit_generator  # noqa: E402
+import names_generator  # noqa: E402
+
+LM_BATCH = names_generator.BATCH  # 1024
+VAE_BATCH = digit_generator.BATCH  # 128
+LR = 0.05
 
 
 # ------------------------------------------------------------------ data
 
 
-def lm_data(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """(contexts (batch, 3) of token ids, next tokens (batch,)): from mg.data.names() when it exists."""
+def lm_data(seed: int = 0) -> tuple[Vocabulary, np.ndarray, np.ndarray]:
+    """(vocabulary, contexts (batch, 3) of ids, next ids (batch,)): a batch of the names' examples."""
+    words = mg.data.names()
+    vocab = Vocabulary.from_words(words)
+    X, Y = vocab.examples(words, context=names_generator.CONTEXT)
+    rows = np.random.default_rng(seed).choice(len(Y), LM_BATCH, replace=False)
+    return vocab, X[rows], Y[rows]
+
+
+def vae_data(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(digits (batch, 64) in [0, 1], the noise ε (batch, 2) that draws z = μ + σ·ε)."""
     rng = np.random.default_rng(seed)
-    names = getattr(mg.data, "names", None)
-    if names is None:  # the timing does not depend on which ids they are
-        ids = rng.integers(0, VOCAB, size=(LM_BATCH, CONTEXT + 1))
-        return ids[:, :CONTEXT], ids[:, CONTEXT]
-    rows = []
-    for name in names():
-        chars = [0] * CONTEXT + [ord(c) - ord("a") + 1 for c in name] + [0]
-        rows += [chars[i : i + CONTEXT + 1] for i in range(len(chars) - CONTEXT)]
-    table = np.array(rows)[rng.choice(len(rows), LM_BATCH, replace=False)]
-    return table[:, :CONTEXT], table[:, CONTEXT]
-
-
-def ae_data(seed: int = 0) -> np.ndarray:
-    """(batch, 64) images in [0, 1]: mg.data.digits() when it exists, else smooth random blobs."""
-    digits = getattr(mg.data, "digits", None)
-    rng = np.random.default_rng(seed)
-    if digits is not None:
-        X = digits()[0]
-        return X[rng.choice(len(X), AE_BATCH, replace=False)]
-    yy, xx = np.mgrid[0:8, 0:8]
-    centres = rng.uniform(1, 6, size=(AE_BATCH, 2, 1, 1))
-    blobs = np.exp(-((yy - centres[:, 0]) ** 2 + (xx - centres[:, 1]) ** 2) / 4.0)
-    return blobs.reshape(AE_BATCH, 64)
-
-
-def one_hot_columns(ids: np.ndarray, width: int) -> list[np.ndarray]:
-    """For each id column, ``width`` 0/1 columns: the one-hot code, column by column."""
-    ids = np.atleast_2d(ids.T).T
-    return [(ids[:, j] == t).astype(float) for j in range(ids.shape[1]) for t in range(width)]
-
-
-# ------------------------------------------------------ initial parameters
-
-
-def lm_init(seed: int = 0) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    return {
-        "C": rng.normal(size=(VOCAB, EMBED)),
-        "W1": rng.normal(size=(HIDDEN, CONTEXT * EMBED)) * (5 / 3) / np.sqrt(CONTEXT * EMBED),
-        "b1": rng.normal(size=HIDDEN) * 0.01,
-        "W2": rng.normal(size=(VOCAB, HIDDEN)) * 0.1,
-        "b2": np.zeros(VOCAB),
-    }
-
-
-def ae_init(seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
-    rng = np.random.default_rng(seed)
-    return [
-        (rng.uniform(-1, 1, size=(nout, nin)) * np.sqrt(3 / nin), np.zeros(nout))
-        for nin, nout in zip(AE_SIZES[:-1], AE_SIZES[1:])
-    ]
-
-
-def _set_layer(layer: mg.nn.Layer, W: np.ndarray, b: np.ndarray) -> None:
-    for neuron, row, bias in zip(layer.neurons, W.tolist(), b.tolist()):
-        for w, v in zip(neuron.w, row):
-            w.data = v
-        neuron.b.data = bias
+    X = mg.data.digits()[0]
+    return X[rng.choice(len(X), VAE_BATCH, replace=False)], rng.normal(size=(VAE_BATCH, 2))
 
 
 # ------------------------------------------------------------ micrograd_tw
 
 
-def lm_model(init: dict[str, np.ndarray]) -> tuple[Any, list[mg.Value]]:
-    """loss_fn(*one-hot context columns, *one-hot target columns) for one sample, and its parameters."""
-    table = [[mg.Value(v) for v in row] for row in init["C"].tolist()]  # VOCAB rows of EMBED
-    columns = [[row[d] for row in table] for d in range(EMBED)]  # the table's columns
-    hidden = mg.nn.Layer(CONTEXT * EMBED, HIDDEN, activation="tanh", seed=0)
-    output = mg.nn.Layer(HIDDEN, VOCAB, activation="linear", seed=0)
-    _set_layer(hidden, init["W1"], init["b1"])
-    _set_layer(output, init["W2"], init["b2"])
-
-    def loss_fn(*cols: mg.Value) -> mg.Value:
-        context, target = cols[: CONTEXT * VOCAB], cols[CONTEXT * VOCAB :]
-        # The embedding of character i: its one-hot code dotted with each column of the table.
-        embedded = [
-            mg.dot(context[i * VOCAB : (i + 1) * VOCAB], columns[d])
-            for i in range(CONTEXT)
-            for d in range(EMBED)
-        ]
-        logits = output(hidden(embedded))
-        return mg.functional.logsumexp(logits) - mg.dot(list(target), logits)
-
-    params = [v for row in table for v in row] + hidden.parameters() + output.parameters()
-    return loss_fn, params
+def lm_model(vocab: Vocabulary) -> Any:
+    return names_generator.MLPModel(vocab, seed=0)
 
 
-def ae_model(init: list[tuple[np.ndarray, np.ndarray]]) -> tuple[Any, list[mg.Value]]:
-    layers = [
-        mg.nn.Layer(nin, nout, activation=act, seed=0)
-        for nin, nout, act in zip(AE_SIZES[:-1], AE_SIZES[1:], AE_ACTS)
-    ]
-    for layer, (W, b) in zip(layers, init):
-        _set_layer(layer, W, b)
+def lm_compiled(model: Any) -> Any:
+    """The example's compiled loss: columns are the 3 context ids and the target id."""
+    return names_generator.compiled_loss(model)
 
-    def loss_fn(*pixels: mg.Value) -> mg.Value:
-        h: list[Any] = list(pixels)
-        for layer in layers:
-            h = layer(h)
-        return mg.functional.mse_loss(h, list(pixels))
 
-    return loss_fn, [p for layer in layers for p in layer.parameters()]
+def vae_compiled(vae: Any) -> Any:
+    """The example's compiled loss: 64 pixel columns, then the 2 noise columns."""
+    return mg.compile(lambda *columns: vae.loss(columns[:64], columns[64:]))
 
 
 def _sgd_step(fast: Any, params: list[mg.Value], columns: list[np.ndarray]) -> Any:
@@ -153,22 +87,45 @@ def _sgd_step(fast: Any, params: list[mg.Value], columns: list[np.ndarray]) -> A
     return step
 
 
-def lm_compiled_step(contexts: np.ndarray, targets: np.ndarray, init: dict[str, np.ndarray]) -> Any:
-    loss_fn, params = lm_model(init)
-    columns = one_hot_columns(contexts, VOCAB) + one_hot_columns(targets, VOCAB)
-    return _sgd_step(mg.compile(loss_fn), params, columns)
+def lm_compiled_step(vocab: Vocabulary, X: np.ndarray, Y: np.ndarray) -> Any:
+    model = lm_model(vocab)
+    return _sgd_step(lm_compiled(model), model.parameters(), names_generator.columns(X, Y))
 
 
-def ae_compiled_step(X: np.ndarray, init: list[tuple[np.ndarray, np.ndarray]]) -> Any:
-    loss_fn, params = ae_model(init)
-    return _sgd_step(mg.compile(loss_fn), params, list(X.T))
+def vae_compiled_step(X: np.ndarray, eps: np.ndarray) -> Any:
+    vae = digit_generator.VAE(seed=0)
+    return _sgd_step(vae_compiled(vae), vae.parameters(), [*X.T, *eps.T])
+
+
+def lm_compiled_replay(vocab: Vocabulary, X: np.ndarray, Y: np.ndarray) -> Any:
+    """The replay alone (``fast.backward``): the step without zeroing and updating 4,009 parameters."""
+    return partial(lm_compiled(lm_model(vocab)).backward, *names_generator.columns(X, Y))
+
+
+def vae_compiled_replay(X: np.ndarray, eps: np.ndarray) -> Any:
+    """The replay alone (``fast.backward``): the step without zeroing and updating 12,740 parameters."""
+    return partial(vae_compiled(digit_generator.VAE(seed=0)).backward, *X.T, *eps.T)
 
 
 # ------------------------------------------------------------------ PyTorch
 
 
+def _tensor(values: Any, **kwargs: Any) -> Any:
+    import torch
+
+    return torch.tensor(values, dtype=torch.float64, requires_grad=True, **kwargs)
+
+
+def _layer(layer: mg.nn.Layer) -> list[Any]:
+    """A Layer's weights (nout, nin) and biases (nout,) as tensors."""
+    weights = [[w.data for w in n.w] for n in layer.neurons]
+    return [_tensor(weights), _tensor([n.b.data for n in layer.neurons])]
+
+
 def _torch_sgd(tensors: list[Any], loss_of: Any) -> Any:
     import torch
+
+    torch.set_num_threads(1)
 
     def step() -> float:
         for t in tensors:
@@ -183,16 +140,16 @@ def _torch_sgd(tensors: list[Any], loss_of: Any) -> Any:
     return step
 
 
-def lm_torch_step(contexts: np.ndarray, targets: np.ndarray, init: dict[str, np.ndarray]) -> Any:
+def lm_torch_step(vocab: Vocabulary, X: np.ndarray, Y: np.ndarray) -> Any:
+    """The same MLP as a PyTorch user writes it: ``C[idx]`` and ``F.cross_entropy``."""
     import torch
     import torch.nn.functional as F
 
-    torch.set_num_threads(1)
-    C, W1, b1, W2, b2 = (
-        torch.tensor(init[k], dtype=torch.float64, requires_grad=True) for k in ("C", "W1", "b1", "W2", "b2")
-    )
-    idx = torch.tensor(contexts, dtype=torch.long)
-    y = torch.tensor(targets, dtype=torch.long)
+    model = lm_model(vocab)
+    C = _tensor([[v.data for v in row] for row in model.emb.weight])
+    W1, b1 = _layer(model.hidden)
+    W2, b2 = _layer(model.out)
+    idx, y = torch.tensor(X, dtype=torch.long), torch.tensor(Y, dtype=torch.long)
 
     def loss_of() -> Any:
         h = torch.tanh(C[idx].view(len(idx), -1) @ W1.T + b1)
@@ -201,19 +158,30 @@ def lm_torch_step(contexts: np.ndarray, targets: np.ndarray, init: dict[str, np.
     return _torch_sgd([C, W1, b1, W2, b2], loss_of)
 
 
-def ae_torch_step(X: np.ndarray, init: list[tuple[np.ndarray, np.ndarray]]) -> Any:
+def vae_torch_step(X: np.ndarray, eps: np.ndarray) -> Any:
+    """The example's VAE in batched PyTorch: the same layers, the same loss, the mean over the batch."""
     import torch
     import torch.nn.functional as F
 
-    torch.set_num_threads(1)
-    tensors = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for W, b in init for a in (W, b)]
-    Xt = torch.tensor(X, dtype=torch.float64)
-    acts = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "linear": lambda h: h}
+    vae = digit_generator.VAE(seed=0)
+    encoder = [t for layer in vae.encoder.layers for t in _layer(layer)]
+    mu, log_var = _layer(vae.mu), _layer(vae.log_var)
+    decoder = [t for layer in vae.decoder.layers for t in _layer(layer)]
+    Xt, Et = torch.tensor(X, dtype=torch.float64), torch.tensor(eps, dtype=torch.float64)
+
+    def mlp(h: Any, tensors: list[Any], last: Any) -> Any:
+        for i in range(0, len(tensors), 2):
+            h = h @ tensors[i].T + tensors[i + 1]
+            h = torch.relu(h) if i + 2 < len(tensors) else last(h)
+        return h
 
     def loss_of() -> Any:
-        h = Xt
-        for (W, b), act in zip(zip(tensors[::2], tensors[1::2]), AE_ACTS):
-            h = acts[act](h @ W.T + b)
-        return F.mse_loss(h, Xt)
+        h = mlp(Xt, encoder, torch.relu)
+        m, lv = h @ mu[0].T + mu[1], h @ log_var[0].T + log_var[1]
+        z = m + torch.exp(0.5 * lv) * Et
+        logits = mlp(z, decoder, lambda s: s)
+        reconstruction = F.binary_cross_entropy_with_logits(logits, Xt, reduction="none").sum(dim=1)
+        kl = -0.5 * (1 + lv - m * m - lv.exp()).sum(dim=1)
+        return (reconstruction + digit_generator.β * kl).mean()
 
-    return _torch_sgd(tensors, loss_of)
+    return _torch_sgd([*encoder, *mu, *log_var, *decoder], loss_of)

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .engine import Value, to_float, no_grad
+from .engine import Value, no_grad, to_float
 
 __all__ = ["END", "Vocabulary", "CharModel", "sample"]
 

@@ -981,26 +981,28 @@ def _models_module():
     return module
 
 
-@pytest.mark.parametrize("model", ["lm", "ae"])
+@pytest.mark.parametrize("model", ["lm", "vae"])
 def test_benchmark_generation_models_match_eager_and_torch(model):
+    """The examples' models as benchmarks/compile_models.py times them: compiled = eager = PyTorch."""
     models = _models_module()
     if model == "lm":
-        contexts, targets = models.lm_data()
+        vocab, contexts, targets = models.lm_data()
         contexts, targets = contexts[:6], targets[:6]
-        init = models.lm_init()
-        loss_fn, params = models.lm_model(init)
-        columns = models.one_hot_columns(np.c_[contexts, targets], models.VOCAB)
+        net = models.lm_model(vocab)
+        loss_fn = lambda *ids: mg.functional.cross_entropy(net.logits_from_ids(ids[:3]), ids[3])  # noqa: E731
+        columns = [*contexts.T, targets]
     else:
-        X = models.ae_data()[:6]
-        init = models.ae_init()
-        loss_fn, params = models.ae_model(init)
-        columns = list(X.T)
-    check(loss_fn, columns, params)  # outputs, gradients and verify's node-by-node bound
+        X, eps = models.vae_data()
+        X, eps = X[:6], eps[:6]
+        net = models.digit_generator.VAE(seed=0)
+        loss_fn = lambda *c: net.loss(c[:64], c[64:])  # noqa: E731
+        columns = [*X.T, *eps.T]
+    check(loss_fn, columns, net.parameters())  # outputs, gradients and verify's node-by-node bound
     pytest.importorskip("torch")
     if model == "lm":
-        steps = [models.lm_compiled_step(contexts, targets, init)]
-        steps.append(models.lm_torch_step(contexts, targets, init))
+        steps = [models.lm_compiled_step(vocab, contexts, targets)]
+        steps.append(models.lm_torch_step(vocab, contexts, targets))
     else:
-        steps = [models.ae_compiled_step(X, init), models.ae_torch_step(X, init)]
+        steps = [models.vae_compiled_step(X, eps), models.vae_torch_step(X, eps)]
     for _ in range(3):  # the same SGD steps from the same start
         assert_close(steps[0](), steps[1]())
