@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 import micrograd_tw as mg
+from micrograd_tw.i18n import _  # printouts and plot labels in English or 繁體中文
 
 DEFAULT_STEPS = 1500
 STEPS = int(os.environ.get("STEPS", DEFAULT_STEPS))  # VAE training steps
@@ -75,7 +76,7 @@ class VAE(mg.nn.Module):
     def reconstruct(self, pixels):
         """The decoded centre of a digit's cloud, as 64 pixels in [0, 1]."""
         with mg.no_grad():
-            mu, _ = self.encode(pixels)
+            mu = self.encode(pixels)[0]
             return np.array([s.sigmoid().data for s in self.decode(mu)])
 
     def generate(self, z):
@@ -114,7 +115,7 @@ def train_vae(vae, X, steps, log):
         opt.lr = cosine(step, steps, η, 0.05)
         opt.step()
         if step % max(1, steps // 10) == 0 or step == steps - 1:
-            log(f"  step {step:5d}  loss {losses[-1]:.3f}")
+            log("  " + _("step {step:5d}  loss {loss:.3f}").format(step=step, loss=losses[-1]))
     return losses
 
 
@@ -152,11 +153,12 @@ def draw_reconstructions(originals, reconstructions, labels, predicted, path):
             ax.set_xticks([])
             ax.set_yticks([])
         color = "black" if predicted[k] == labels[k] else "red"
-        axes[2 * pair + 1, i].set_xlabel(f"read as {predicted[k]}", fontsize=8, color=color)
+        reading = _("read as {digit}").format(digit=predicted[k])
+        axes[2 * pair + 1, i].set_xlabel(reading, fontsize=8, color=color)
     for pair in range(pairs):
-        axes[2 * pair, 0].set_ylabel("digit", fontsize=9)
-        axes[2 * pair + 1, 0].set_ylabel("VAE", fontsize=9)
-    fig.suptitle("held-out digits and their reconstructions through 2 numbers", fontsize=10)
+        axes[2 * pair, 0].set_ylabel(_("digit"), fontsize=9)
+        axes[2 * pair + 1, 0].set_ylabel(_("VAE"), fontsize=9)
+    fig.suptitle(_("held-out digits and their reconstructions through 2 numbers"), fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -167,8 +169,8 @@ def draw_generated(means, labels, images, path):
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 6))
     points = ax1.scatter(means[:, 0], means[:, 1], c=labels, cmap="tab10", s=14, vmin=-0.5, vmax=9.5)
-    fig.colorbar(points, ax=ax1, ticks=range(10), label="digit")
-    ax1.set(title="where the held-out digits land (μ)", xlabel="z₁", ylabel="z₂",
+    fig.colorbar(points, ax=ax1, ticks=range(10), label=_("digit"))
+    ax1.set(title=_("where the held-out digits land (μ)"), xlabel="z₁", ylabel="z₂",
             xlim=(-SPAN - 0.5, SPAN + 0.5), ylim=(-SPAN - 0.5, SPAN + 0.5))
     ax1.set_aspect("equal")
     canvas = np.ones((GRID * 9 + 1, GRID * 9 + 1))
@@ -177,37 +179,40 @@ def draw_generated(means, labels, images, path):
         canvas[1 + 9 * r : 9 * r + 9, 1 + 9 * c : 9 * c + 9] = 1 - image.reshape(8, 8)
     edge = SPAN + SPAN / (GRID - 1)  # half a cell beyond the outermost points
     ax2.imshow(canvas, cmap="gray", vmin=0, vmax=1, extent=(-edge, edge, -edge, edge))
-    ax2.set(title=f"digits the decoder draws at {GRID} × {GRID} points z", xlabel="z₁", ylabel="z₂")
+    ax2.set(title=_("digits the decoder draws at {grid} × {grid} points z").format(grid=GRID),
+            xlabel="z₁", ylabel="z₂")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
 def main():
-    import matplotlib
-
-    matplotlib.use("Agg")
+    mg.plotting.setup_script()  # pictures to files; a Chinese font in 繁體中文
     start, cpu = time.perf_counter(), time.process_time()
     X, y = mg.data.digits()
     order = np.random.default_rng(SEED).permutation(len(X))
     train, test = order[HELD_OUT:], order[:HELD_OUT]
-    print(f"{len(X)} digits of 8 × 8 pixels: {len(train)} for training, {len(test)} held out")
+    print(_("{digits} digits of 8 × 8 pixels: {train} for training, {test} held out")
+          .format(digits=len(X), train=len(train), test=len(test)))
 
     vae = VAE(seed=SEED)
-    print(f"VAE: {len(vae.parameters())} parameters, {STEPS} Adam steps of {BATCH} digits:")
+    print(_("VAE: {params} parameters, {steps} Adam steps of {batch} digits:")
+          .format(params=len(vae.parameters()), steps=STEPS, batch=BATCH))
     losses = train_vae(vae, X[train], STEPS, print)
 
     clf = Classifier(seed=SEED)
     train_classifier(clf, X[train], y[train], CLASSIFIER_STEPS)
     accuracy = np.mean(clf.predict(X[test]) == y[test])
-    print(f"classifier ({len(clf.parameters())} parameters): {accuracy:.1%} of the held-out digits right")
+    print(_("classifier ({params} parameters): {accuracy:.1%} of the held-out digits right")
+          .format(params=len(clf.parameters()), accuracy=accuracy))
 
     reconstructions = np.array([vae.reconstruct(x) for x in X[test]])
     predicted = clf.predict(reconstructions)
     recognised = np.mean(predicted == y[test])
-    print(f"the classifier reads {recognised:.1%} of the held-out digits' reconstructions as their digit")
+    print(_("the classifier reads {share:.1%} of the held-out digits' reconstructions as their digit")
+          .format(share=recognised))
     error = np.mean((reconstructions - X[test]) ** 2)
-    print(f"mean squared error of a reconstructed pixel: {error:.4f}")
+    print(_("mean squared error of a reconstructed pixel: {error:.4f}").format(error=error))
 
     with mg.no_grad():
         means = np.array([[m.data for m in vae.encode(x)[0]] for x in X[test]])
@@ -219,8 +224,10 @@ def main():
     draw_reconstructions(X[test][show], reconstructions[show], y[test][show], predicted[show],
                          OUT / "digits_reconstructed.png")
     draw_generated(means, y[test], generated, OUT / "digits_generated.png")
-    print(f"wrote {OUT / 'digits_reconstructed.png'} and {OUT / 'digits_generated.png'}")
-    print(f"trained and measured in {seconds:.0f} s ({cpu_seconds:.0f} s of CPU time)")
+    print(_("wrote {first} and {second}").format(first=OUT / "digits_reconstructed.png",
+                                                 second=OUT / "digits_generated.png"))
+    print(_("trained and measured in {seconds:.0f} s ({cpu:.0f} s of CPU time)")
+          .format(seconds=seconds, cpu=cpu_seconds))
 
     assert losses[-1] < losses[0], "the VAE's loss did not go down"
     if STEPS >= DEFAULT_STEPS:

@@ -36,6 +36,7 @@ import numpy as np
 
 import micrograd_tw as mg
 from micrograd_tw.charlm import CharModel, Vocabulary, sample
+from micrograd_tw.i18n import _  # printouts and plot labels in English or 繁體中文
 
 DEFAULT_STEPS = 5000
 STEPS = int(os.environ.get("STEPS", DEFAULT_STEPS))  # Adam steps of (c); (b) takes max(5, STEPS // 20)
@@ -147,8 +148,10 @@ def train(model, fast, X, Y, steps, batch, optimizer, schedule, log, X_val=None,
         if X_val is not None and (step % max(1, steps // 10) == 0 or last):
             validation.append((step, mean_loss(fast, X_val, Y_val)))
         if step % max(1, steps // 10) == 0 or last:
-            extra = f"  validation {validation[-1][1]:.4f}" if validation else ""
-            log(f"  step {step:5d}  loss {losses[-1]:.4f}{extra}")
+            line = _("step {step:5d}  loss {loss:.4f}").format(step=step, loss=losses[-1])
+            if validation:
+                line += "  " + _("validation {loss:.4f}").format(loss=validation[-1][1])
+            log("  " + line)
     model.trained = True
     return losses, validation
 
@@ -165,8 +168,8 @@ def draw_bigram_table(counts, vocab, path):
             ax.text(j, i + 0.22, str(counts[i, j]), ha="center", va="center", fontsize=5.5, color=color)
     ax.set_xticks(range(len(vocab)), vocab.symbols)
     ax.set_yticks(range(len(vocab)), vocab.symbols)
-    ax.set(xlabel="next character", ylabel="previous character",
-           title="(a) how often each pair of characters occurs in the training names")
+    ax.set(xlabel=_("next character"), ylabel=_("previous character"),
+           title=_("(a) how often each pair of characters occurs in the training names"))
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -176,17 +179,18 @@ def draw_losses(bigram_losses, mlp_losses, validation, count_loss, path):
     import matplotlib.pyplot as plt
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
-    ax1.plot(bigram_losses, label="(b) one layer of 27 neurons, training batches")
-    ax1.axhline(count_loss, color="black", ls="--", label=f"(a) counting, validation {count_loss:.3f}")
-    ax1.set(title="the bigram as a network", xlabel="gradient-descent step",
-            ylabel="loss (nats per character)")
+    ax1.plot(bigram_losses, label=_("(b) one layer of 27 neurons, training batches"))
+    counting = _("(a) counting, validation {loss:.3f}").format(loss=count_loss)
+    ax1.axhline(count_loss, color="black", ls="--", label=counting)
+    ax1.set(title=_("the bigram as a network"), xlabel=_("gradient-descent step"),
+            ylabel=_("loss (nats per character)"))
     ax1.legend()
     window = max(1, len(mlp_losses) // 50)
     smooth = np.convolve(mlp_losses, np.ones(window) / window, mode="valid")
-    ax2.plot(np.arange(len(smooth)) + window - 1, smooth, label="training batches (running mean)")
-    ax2.plot(*zip(*validation), "o-", ms=3, label="validation")
-    ax2.axhline(count_loss, color="black", ls="--", label="(a) counting")
-    ax2.set(title="(c) the MLP over 3 characters", xlabel="Adam step", ylim=(1.9, 3.0))
+    ax2.plot(np.arange(len(smooth)) + window - 1, smooth, label=_("training batches (running mean)"))
+    ax2.plot(*zip(*validation), "o-", ms=3, label=_("validation"))
+    ax2.axhline(count_loss, color="black", ls="--", label=_("(a) counting"))
+    ax2.set(title=_("(c) the MLP over 3 characters"), xlabel=_("Adam step"), ylim=(1.9, 3.0))
     ax2.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -194,17 +198,16 @@ def draw_losses(bigram_losses, mlp_losses, validation, count_loss, path):
 
 
 def main():
-    import matplotlib
-
-    matplotlib.use("Agg")
+    mg.plotting.setup_script()  # pictures to files; a Chinese font in 繁體中文
     start, cpu = time.perf_counter(), time.process_time()
     words = mg.data.names()
     order = np.random.default_rng(SEED).permutation(len(words))
     cut = int(0.9 * len(words))
     train_words, val_words = [words[i] for i in order[:cut]], [words[i] for i in order[cut:]]
     vocab = Vocabulary.from_words(words)
-    print(f"{len(words)} names, {len(vocab)} symbols {''.join(vocab.symbols)!r}; "
-          f"{len(train_words)} for training, {len(val_words)} for validation")
+    print(_("{names} names, {symbols} symbols {alphabet}; {train} for training, {validation} for validation")
+          .format(names=len(words), symbols=len(vocab), alphabet=repr("".join(vocab.symbols)),
+                  train=len(train_words), validation=len(val_words)))
 
     # (a) counting pairs
     X1, Y1 = vocab.examples(train_words, context=1)
@@ -212,43 +215,51 @@ def main():
     counts = CountBigram(vocab)
     counts.fit(X1, Y1)
     count_loss = counts.loss(X1v, Y1v)
-    print(f"(a) counting bigram: training loss {counts.loss(X1, Y1):.4f}, validation {count_loss:.4f}")
+    print(_("(a) counting bigram: training loss {train:.4f}, validation {validation:.4f}")
+          .format(train=counts.loss(X1, Y1), validation=count_loss))
 
     # (b) the same bigram, learned by gradient descent
     bigram = NeuralBigram(vocab)
     bigram_steps = max(5, STEPS // 20)
-    print(f"(b) neural bigram, {len(bigram.parameters())} parameters, "
-          f"{bigram_steps} steps of gradient descent on batches of {4 * BATCH}:")
+    print(_("(b) neural bigram, {params} parameters, {steps} steps of gradient descent "
+            "on batches of {batch}:").format(params=len(bigram.parameters()), steps=bigram_steps,
+                                             batch=4 * BATCH))
     fast_bigram = compiled_loss(bigram)
     sgd = mg.optim.SGD(bigram.parameters(), lr=η_BIGRAM)
     fixed = lambda step: η_BIGRAM  # noqa: E731
-    bigram_losses, _ = train(bigram, fast_bigram, X1, Y1, bigram_steps, 4 * BATCH, sgd, fixed, print)
+    bigram_losses = train(bigram, fast_bigram, X1, Y1, bigram_steps, 4 * BATCH, sgd, fixed, print)[0]
     bigram_loss = mean_loss(fast_bigram, X1v, Y1v)
-    print(f"    validation {bigram_loss:.4f} (counting: {count_loss:.4f})")
+    print("    " + _("validation {loss:.4f} (counting: {count:.4f})")
+          .format(loss=bigram_loss, count=count_loss))
 
     # (c) the MLP over the previous 3 characters
     X3, Y3 = vocab.examples(train_words, context=CONTEXT)
     X3v, Y3v = vocab.examples(val_words, context=CONTEXT)
     model = MLPModel(vocab, seed=SEED)
-    print(f"(c) MLP: {len(model.parameters())} parameters, {STEPS} Adam steps of {BATCH} examples:")
+    print(_("(c) MLP: {params} parameters, {steps} Adam steps of {batch} examples:")
+          .format(params=len(model.parameters()), steps=STEPS, batch=BATCH))
     fast = compiled_loss(model)
     adam = mg.optim.Adam(model.parameters(), lr=η_MLP)
     η = lambda step: η_MLP * (0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * step / STEPS)))  # noqa: E731
     mlp_losses, validation = train(model, fast, X3, Y3, STEPS, BATCH, adam, η, print, X3v, Y3v)
     train_loss, val_loss = mean_loss(fast, X3, Y3), validation[-1][1]
-    print(f"    training loss {train_loss:.4f}, validation loss {val_loss:.4f} nats per character")
+    print("    " + _("training loss {train:.4f}, validation loss {validation:.4f} nats per character")
+          .format(train=train_loss, validation=val_loss))
 
     names = sample(model, n=20, temperature=TEMPERATURE, seed=SAMPLE_SEED)
-    print(f"20 names from the MLP (temperature {TEMPERATURE}): {', '.join(names)}")
+    print(_("20 names from the MLP (temperature {temperature}): {names}")
+          .format(temperature=TEMPERATURE, names=", ".join(names)))
     new = [name for name in names if name not in set(words)]
-    print(f"{len(new)} of them are not in the data set: {', '.join(new)}")
+    print(_("{count} of them are not in the data set: {names}").format(count=len(new), names=", ".join(new)))
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
 
     OUT.mkdir(parents=True, exist_ok=True)
     draw_bigram_table(counts.counts, vocab, OUT / "names_bigram.png")
     draw_losses(bigram_losses, mlp_losses, validation, count_loss, OUT / "names_loss.png")
-    print(f"wrote {OUT / 'names_bigram.png'} and {OUT / 'names_loss.png'}")
-    print(f"trained and sampled in {seconds:.0f} s ({cpu_seconds:.0f} s of CPU time)")
+    print(_("wrote {first} and {second}")
+          .format(first=OUT / "names_bigram.png", second=OUT / "names_loss.png"))
+    print(_("trained and sampled in {seconds:.0f} s ({cpu:.0f} s of CPU time)")
+          .format(seconds=seconds, cpu=cpu_seconds))
 
     # What the models must reach (the full run); a quick run only has to learn something.
     assert 2.40 < count_loss < 2.52, count_loss
