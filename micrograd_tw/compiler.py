@@ -401,14 +401,12 @@ class _Dot(_Group):
     def run_forward(self, V: np.ndarray, U: np.ndarray) -> Any:
         w, x = self.ws.get(V, U), self.xs.get(V, U)
         if self.matmul is None:
-            out = _add_items(w * x)  # in order along n, as engine.dot
-        else:
-            a, b = (w, x) if self.matmul == 0 else (x, w)
-            a, b = a[:, :, 0], b[0]  # (k, n) and (n, batch)
-            out = a @ b
-            w, x = (a, b) if self.matmul == 0 else (b, a)
-        self._store(V, U)[self.out] = out
-        return w, x
+            self._store(V, U)[self.out] = _add_items(w * x)  # in order along n, as engine.dot
+            return w, x
+        a, b = (w, x) if self.matmul == 0 else (x, w)
+        a, b = a[:, :, 0], b[0]  # (k, n) and (n, batch)
+        np.matmul(a, b, out=V[self.out])  # straight into the group's rows (a varying group)
+        return (a, b) if self.matmul == 0 else (b, a)
 
     def run_backward(self, V: np.ndarray, U: np.ndarray, GV: np.ndarray, GU: np.ndarray, saved: Any) -> None:
         g = (GV if self.varying else GU)[self.out]
@@ -447,20 +445,33 @@ class _Gather(_Group):
     """
 
     def __init__(self, varying: bool, out: Any, table: _Block, index: _Block, needs_grad: bool,
-                 sources: list[str]) -> None:
+                 sources: list[str], index_slots: list[int]) -> None:
         self.op, self.varying, self.out = "gather", varying, out
         self.kernel = _kernel("gather")
         self.table, self.index, self.needs_grad = table, index, needs_grad
         self.sources = sources  # per node: where its index comes from ("column 0 ('t0'), "), for errors
         self.scatter = varying and table.kind == "U"
+        # An embedding's dim lookups of one token all read the same token column: the k indices
+        # come from a few distinct V rows, each checked and converted to ints once.
+        self.distinct = self.inverse = None
+        if index.kind == "V" and len(set(index_slots)) < len(index_slots):
+            distinct, inverse = np.unique(index_slots, return_inverse=True)
+            self.distinct, self.inverse = distinct.astype(np.intp), inverse.astype(np.intp)
 
     def run_forward(self, V: np.ndarray, U: np.ndarray) -> Any:
         table = self.table.get(V, U)  # (m, n, batch or 1) in a varying group, (m, n) in a uniform one
-        index = self.index.get(V, U)[:, 0]  # (m, batch or 1), or (m,)
         assert self.kernel.domain is not None
-        bad = self.kernel.domain(table, index)
-        if np.any(bad):  # before the lookup: numpy would read index -1 as the last item
-            self._refuse(bad, index)
+        if self.distinct is not None:
+            columns = V[self.distinct]
+            if np.any(self.kernel.domain(table, columns)):  # then find the first node and row to name
+                index = self.index.get(V, U)[:, 0]
+                self._refuse(self.kernel.domain(table, index), index)
+            index = columns.astype(np.intp)[self.inverse]  # (k, batch)
+        else:
+            index = self.index.get(V, U)[:, 0]  # (m, batch or 1), or (m,)
+            bad = self.kernel.domain(table, index)
+            if np.any(bad):  # before the lookup: numpy would read index -1 as the last item
+                self._refuse(bad, index)
         self._store(V, U)[self.out] = self.kernel.forward(table, index)
         return table, index
 
@@ -650,7 +661,7 @@ class _Tape:
                 index = _Block(kinds[0][n:], [row[n:] for row in slots[0]], varying)
                 needs = any(grad_of(v) for _, parts in members for v in parts[0][:n])
                 sources = [_source(parts[0][n], input_slot) for _, parts in members]
-                group = _Gather(varying, out, table, index, needs, sources)
+                group = _Gather(varying, out, table, index, needs, sources, [row[n] for row in slots[0]])
             elif ops.row(op).arity is ops.NARY:  # max, min: a reduction along each node's items
                 group = _Reduce(op, varying, out, _Block(kinds[0], slots[0], varying), wanted[0])
             else:  # one list: the operands in order
