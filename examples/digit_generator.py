@@ -160,8 +160,7 @@ def draw_reconstructions(originals, reconstructions, labels, predicted, path):
         axes[2 * pair + 1, 0].set_ylabel(_("VAE"), fontsize=9)
     fig.suptitle(_("held-out digits and their reconstructions through 2 numbers"), fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    mg.plotting.show(fig, path, dpi=100)  # a file; inline too under IPython's %run
 
 
 def draw_generated(means, labels, images, path):
@@ -182,8 +181,7 @@ def draw_generated(means, labels, images, path):
     ax2.set(title=_("digits the decoder draws at {grid} × {grid} points z").format(grid=GRID),
             xlabel="z₁", ylabel="z₂")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    mg.plotting.show(fig, path, dpi=100)  # a file; inline too under IPython's %run
 
 
 def main():

@@ -171,8 +171,7 @@ def draw_bigram_table(counts, vocab, path):
     ax.set(xlabel=_("next character"), ylabel=_("previous character"),
            title=_("(a) how often each pair of characters occurs in the training names"))
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    mg.plotting.show(fig, path, dpi=90)  # a file; inline too under IPython's %run
 
 
 def draw_losses(bigram_losses, mlp_losses, validation, count_loss, path):
@@ -193,8 +192,7 @@ def draw_losses(bigram_losses, mlp_losses, validation, count_loss, path):
     ax2.set(title=_("(c) the MLP over 3 characters"), xlabel=_("Adam step"), ylim=(1.9, 3.0))
     ax2.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    mg.plotting.show(fig, path, dpi=100)  # a file; inline too under IPython's %run
 
 
 def main():
