@@ -18,6 +18,12 @@ yet is drawn in transparent ink), so Graphviz places every node in the same
 place from the first frame to the last (a test compares the coordinates).
 The HTML player draws the graph once and restyles that one drawing for each
 step; the Jupyter player draws each frame when it is first shown.
+
+The players' words (buttons, help line, counter, the lines' "is a leaf",
+"done") are in the language of ``micrograd_tw.i18n`` when they are built:
+繁體中文 with ``--lang zh-TW``, ``MICROGRAD_TW_LANG=zh-TW`` or a zh_TW locale.
+Numbers, ∂ notation and the ``data``/``grad`` cells (the Value's attributes)
+are the same in every language.
 """
 
 from __future__ import annotations
