@@ -279,8 +279,11 @@ def test_interval_must_be_positive_ms(bad, tmp_path):
 # ------------------------------------------------------------------ the command line
 
 
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """python -m micrograd_tw ARGS; ``env`` replaces the language variables (English by default)."""
+    language = ("MICROGRAD_TW_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+    base = {k: v for k, v in os.environ.items() if k not in language} if env else dict(os.environ)
+    env = {**base, **(env or {}), "PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, "-m", "micrograd_tw", *args], capture_output=True, text=True,
                           cwd=cwd, env=env, timeout=120)
 
@@ -475,6 +478,11 @@ def test_cli_steps_in_zh_tw(tmp_path):
     r = cli("graph", "x*w", "x=1", "w=2", "--steps", "-o", "g.svg", "--lang", "zh-TW", cwd=tmp_path)
     assert r.returncode == 2 and len(r.stderr.splitlines()) == 1
     assert "-o g.svg：--steps 寫出的是網頁；請給以 .html 結尾的檔名，例如 -o backward.html" in r.stderr
+    # the package's variable and the locale ask for it too
+    for env in ({"MICROGRAD_TW_LANG": "zh-TW"}, {"LANG": "zh_TW.UTF-8"}):
+        r = cli("graph", "x*w", "x=1", "w=2", "--steps", "-o", "env.html", cwd=tmp_path, env=env)
+        assert r.returncode == 0 and "反向傳播共 3 步" in r.stdout, (env, r.stderr)
+        assert "▶ 播放" in (tmp_path / "env.html").read_text(encoding="utf-8")
 
 
 # ------------------------------------------------------------------ without Graphviz's dot
