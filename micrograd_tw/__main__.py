@@ -39,6 +39,7 @@ import micrograd_tw as mg
 from .formula import FUNCTIONS, Formula, FormulaError, parse, parse_assignments
 from .gradcheck import check_eps, check_tolerances, close
 from .i18n import LANGUAGES, _, use_language
+from .steps import STEP_LIMIT
 
 
 def graphviz_hint() -> str:
@@ -51,6 +52,7 @@ def graphviz_hint() -> str:
 
 
 GRAPH_FORMATS = ("svg", "png", "pdf", "dot")
+GRAPH_MAX_NODES = 500  # draw_dot's cap for a picture (DOT source has none)
 MAX_SAMPLES = 10_000
 MAX_STEPS = 100_000
 MAX_SEED = 2**32 - 1
@@ -243,7 +245,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
     _check_finite(formula, {n: v.data for n, v in leaves.items()}, [v.grad for v in leaves.values()])
     try:
         # DOT source costs nothing to write; only Graphviz's layout needs the caps.
-        dot = mg.draw_dot(root, rankdir=args.rankdir, max_nodes=None if fmt == "dot" else 500)
+        dot = mg.draw_dot(root, rankdir=args.rankdir, max_nodes=None if fmt == "dot" else GRAPH_MAX_NODES)
     except ValueError as e:
         # Its advice is for Python callers; keep the reason and say what works here.
         reason = " ".join(str(e).removeprefix("draw_dot: ").split()).split(". Pass ")[0].split(". Raise ")[0]
@@ -264,19 +266,33 @@ def _write_steps(args: argparse.Namespace) -> int:
     """``graph ... --steps -o f.html``: an HTML page stepping through backward, one node at a time."""
     out = Path(args.output)
     if out.suffix.lower() not in (".html", ".htm"):
-        raise _Exit(f"-o {out}: --steps writes an HTML page; give a file ending in .html, "
-                    f"e.g. -o backward.html", 2)
-    formula, _, root = _build(args.formula, args.values)
+        raise _Exit(_("-o {path}: --steps writes an HTML page; give a file ending in .html, "
+                      "e.g. -o backward.html").format(path=out), 2)
+    formula, _leaves, root = _build(args.formula, args.values)
+    count = len(mg.toposort(root))
+    if count > STEP_LIMIT:  # steps_html's own message speaks of max_steps=, which is Python's
+        try:  # what graph without --steps can do with it: a picture, or (always) DOT source
+            mg.draw_dot(root, rankdir=args.rankdir, max_nodes=GRAPH_MAX_NODES)
+            whole = _("draw the whole graph without --steps: -o {name}.svg")
+        except ValueError:
+            whole = _("write the whole graph's DOT source without --steps: -o {name}.dot")
+        message = _("the formula's graph has {count} nodes, more than the {limit} that --steps shows "
+                    "one at a time; step through a smaller formula (a part of this one), or {whole}")
+        whole = whole.format(name=out.stem)
+        raise _Exit(message.format(count=f"{count:,}", limit=STEP_LIMIT, whole=whole), 2)
+    if mg.viz.find_renderer() is None:
+        raise _Exit(_("cannot write {path}: its drawing needs Graphviz: {hint}").format(
+            path=out, hint=graphviz_hint()), 1)
     try:
         text = mg.viz.steps_html(root, rankdir=args.rankdir, who="graph --steps")
-    except ValueError as e:  # a graph above the step limit
-        raise _Exit(str(e), 2) from None
-    except (OSError, subprocess.CalledProcessError, RuntimeError) as e:  # no Graphviz
-        raise _Exit(f"cannot draw {out}: {' '.join(str(e).split())[:200]}", 1) from None
+    except (OSError, subprocess.CalledProcessError, RuntimeError) as e:  # Graphviz failed
+        raise _Exit(_("cannot draw {path}: {reason}").format(
+            path=out, reason=" ".join(str(e).split())[:200]), 1) from None
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
-    print(f"f = {formula.source} = {_fmt(root.data)}: {len(mg.toposort(root))} backward steps")
-    print(f"wrote {out} (open it in a browser: ← → step, space plays)")
+    print(_("f = {formula} = {value}: {count} backward steps").format(
+        formula=formula.source, value=_fmt(root.data), count=count))
+    print(_("wrote {path} (open it in a browser: ← → step, space plays)").format(path=out))
     return 0
 
 

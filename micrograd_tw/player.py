@@ -18,6 +18,12 @@ yet is drawn in transparent ink), so Graphviz places every node in the same
 place from the first frame to the last (a test compares the coordinates).
 The HTML player draws the graph once and restyles that one drawing for each
 step; the Jupyter player draws each frame when it is first shown.
+
+The players' words (buttons, help line, counter, the lines' "is a leaf",
+"done") are in the language of ``micrograd_tw.i18n`` when they are built:
+繁體中文 with ``--lang zh-TW``, ``MICROGRAD_TW_LANG=zh-TW`` or a zh_TW locale.
+Numbers, ∂ notation and the ``data``/``grad`` cells (the Value's attributes)
+are the same in every language.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from typing import Any
 from . import steps as st
 from . import viz
 from .engine import Value
+from .i18n import _, language
 
 __all__ = ["draw_frame", "play_backward", "play_forward", "save_steps_html", "steps_html"]
 
@@ -271,8 +278,8 @@ def _widget(root: Any, forward: bool, rankdir: str, max_steps: int, interval: in
         return svgs[k]
 
     last = f.frames - 1
-    play = widgets.Play(value=0, min=0, max=last, step=1, interval=interval, description="Play")
-    slider = widgets.IntSlider(value=0, min=0, max=last, step=1, description="step")
+    play = widgets.Play(value=0, min=0, max=last, step=1, interval=interval, description=_("Play"))
+    slider = widgets.IntSlider(value=0, min=0, max=last, step=1, description=_("step"))
     widgets.jslink((play, "value"), (slider, "value"))
     frame = widgets.HTML(value=svg(0))
     line = widgets.HTML(value=_line_html(f.lines[0]))
@@ -325,14 +332,16 @@ def play_forward(
 # cells, which node is current, which products are sent.  A frame per step as
 # a separate SVG would make a 100-node graph's page 24 MB and take seconds.
 PAGE = """<!DOCTYPE html>
-<html lang="en">
+<html lang="{lang}">
 <head>
 <meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; \
 script-src 'unsafe-inline'">
 <title>{title}</title>
 <style>
-body {{ font-family: Helvetica, Arial, sans-serif; margin: 1em; }}
+body {{ font-family: Helvetica, Arial, "Noto Sans CJK TC", "Microsoft JhengHei", "PingFang TC", sans-serif;
+  margin: 1em; }}
+#help {{ color: #4b5563; font-size: 0.9em; margin: 0 0 0.5em 0; }}
 #controls {{ display: flex; gap: 0.5em; align-items: center; margin-bottom: 0.5em; }}
 #slider {{ width: 20em; }}
 #line {{ font-family: monospace; white-space: pre-wrap; margin-top: 0.5em; min-height: 2.5em; }}
@@ -346,15 +355,16 @@ body {{ font-family: Helvetica, Arial, sans-serif; margin: 1em; }}
 <body>
 <h1 style="font-size: 1.2em">{title}</h1>
 <div id="controls">
-<button id="first" title="first step">« first</button>
-<button id="prev" title="previous step (←)">◀ back</button>
-<button id="play" title="play / pause (space)">▶ play</button>
-<button id="next" title="next step (→)">next ▶</button>
-<button id="last" title="last step">last »</button>
-<input id="slider" type="range" min="0" max="{last}" value="0" aria-label="step">
-<label><input id="fit" type="checkbox" checked> fit the width</label>
+<button id="first" title="{t[first_tip]}">{t[first]}</button>
+<button id="prev" title="{t[prev_tip]}">{t[prev]}</button>
+<button id="play" title="{t[play_tip]}">{t[play]}</button>
+<button id="next" title="{t[next_tip]}">{t[next]}</button>
+<button id="last" title="{t[last_tip]}">{t[last]}</button>
+<input id="slider" type="range" min="0" max="{last}" value="0" aria-label="{t[slider]}">
+<label><input id="fit" type="checkbox" checked> {t[fit]}</label>
 <span id="counter"></span>
 </div>
+<p id="help">{t[help]}</p>
 <div id="frame" class="fit">
 {svg}
 </div>
@@ -405,17 +415,18 @@ body {{ font-family: Helvetica, Arial, sans-serif; margin: 1em; }}
       box.setAttribute("visibility", "visible");
     }} else box.setAttribute("visibility", "hidden");
     slider.value = k;
-    document.getElementById("counter").textContent = "step " + k + " / " + last;
+    document.getElementById("counter").textContent =
+      D.text.counter.replace("{{k}}", k).replace("{{last}}", last);
     document.getElementById("line").textContent = D.lines[k].split("; ").join("\\n");
   }}
   function stop() {{
     if (timer) {{ clearInterval(timer); timer = null; }}
-    document.getElementById("play").textContent = "▶ play";
+    document.getElementById("play").textContent = D.text.play;
   }}
   function play() {{
     if (timer) {{ stop(); return; }}
     if (k === last) show(0);
-    document.getElementById("play").textContent = "⏸ pause";
+    document.getElementById("play").textContent = D.text.pause;
     timer = setInterval(function () {{ if (k >= last) stop(); else show(k + 1); }}, {interval});
   }}
   document.getElementById("first").onclick = function () {{ stop(); show(0); }};
@@ -457,14 +468,41 @@ def steps_html(
         "step": frames.step_of,  # the step of each node
         "data": frames.datas,
         "grads": frames.grads,
-        "edges": [] if f.forward else [[edge_id, i] for edge_id, _, i, _ in frames.edges],
+        "edges": [] if f.forward else [[edge_id, i] for edge_id, _p, i, _t in frames.edges],
+        "text": {"counter": _("step {k} / {last}"), "play": _("▶ play"), "pause": _("⏸ pause")},
     }
     # "</" inside a script element would end it: JSON with "<" escaped is inert.
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
     if title is None:
-        title = "The forward pass, step by step" if forward else "Backprop, step by step"
+        title = _("The forward pass, step by step") if forward else _("Backprop, step by step")
     return PAGE.format(title=html.escape(title), last=f.frames - 1, svg=_svg(frames.graph(f.frames - 1)),
-                       data=text, interval=interval, hot=HIGHLIGHT, op_hot=OP_HIGHLIGHT, sent=SENT)
+                       data=text, interval=interval, hot=HIGHLIGHT, op_hot=OP_HIGHLIGHT, sent=SENT,
+                       lang="zh-Hant-TW" if language() == "zh-TW" else "en", t=_page_words(f))
+
+
+def _page_words(f: Film) -> dict[str, str]:
+    """The page's buttons, tooltips and help line, in the user's language (HTML-escaped)."""
+    root = f.names[f.nodes[-1]]
+    if f.forward:
+        help_line = _("← → one step back or forward, space plays and pauses. At each step the node "
+                      "outlined in red computes its value from its inputs; data ? is a value not "
+                      "computed yet.")
+    else:
+        parent, node = _("parent"), _("node")
+        rule = (f"{st.partial_name(root, parent)} += {st.partial_name(node, parent)} × "
+                f"{st.partial_name(root, node)}")
+        help_line = _("← → one step back or forward, space plays and pauses. At each step the node "
+                      "outlined in red sends {rule} (the chain rule) along each edge to a parent; "
+                      "grad ? is a gradient not reached yet.").format(rule=rule)
+    words = {
+        "first": _("« first"), "first_tip": _("first step"),
+        "prev": _("◀ back"), "prev_tip": _("previous step (←)"),
+        "play": _("▶ play"), "play_tip": _("play / pause (space)"),
+        "next": _("next ▶"), "next_tip": _("next step (→)"),
+        "last": _("last »"), "last_tip": _("last step"),
+        "slider": _("step"), "fit": _("fit the width"), "help": help_line,
+    }
+    return {key: html.escape(text) for key, text in words.items()}
 
 
 def save_steps_html(

@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 
 from . import engine, ops
 from .engine import Value
+from .i18n import _
 
 __all__ = [
     "STEP_LIMIT", "Contribution", "BackwardStep", "ForwardStep",
@@ -221,7 +222,7 @@ def backward_lines(steps: list[BackwardStep], names: dict[Value, str]) -> list[s
         me = names[s.node]
         head = f"{partial_name(r, me)} = {num(s.grad)}"
         if not s.contributions:
-            lines.append(f"{head}; {me} is a leaf: its grad is final.")
+            lines.append(f"{head}; " + _("{name} is a leaf: its grad is final.").format(name=me))
             continue
         sends = "; ".join(
             f"{partial_name(r, names[c.parent])} += {partial_name(me, names[c.parent])} × "
@@ -229,7 +230,7 @@ def backward_lines(steps: list[BackwardStep], names: dict[Value, str]) -> list[s
             for c in s.contributions
         )
         lines.append(f"{head}; {sends}")
-    lines.append(f"done: every grad is what {r}.backward() gives.")
+    lines.append(_("done: every grad is what {root}.backward() gives.").format(root=r))
     return lines
 
 
@@ -256,12 +257,12 @@ def forward_lines(steps: list[ForwardStep], names: dict[Value, str]) -> list[str
     lines = []
     for s in steps:
         me = names[s.node]
-        head = f"{me} = "
         if not s.op:
-            lines.append(f"{head}{num(s.value)} (a leaf: given)")
+            lines.append(_("{name} = {value} (a leaf: given)").format(name=me, value=num(s.value)))
             continue
         by_name = _expression(s, lambda x: names[x] if isinstance(x, Value) else num(x))
-        lines.append(f"{head}{by_name} = {s.arithmetic}")
+        lines.append(f"{me} = {by_name} = {s.arithmetic}")
     if steps:
-        lines.append(f"done: {names[steps[-1].node]} = {num(steps[-1].value)}")
+        last = steps[-1]
+        lines.append(_("done: {name} = {value}").format(name=names[last.node], value=num(last.value)))
     return lines

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 import micrograd_tw as mg
-from micrograd_tw import player
-from micrograd_tw.steps import num
+from micrograd_tw import i18n, player, viz
+from micrograd_tw.steps import STEP_LIMIT, num
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,6 +27,7 @@ needs_dot = pytest.mark.skipif(
     shutil.which("dot") is None and not os.environ.get("CI"),
     reason="Graphviz's dot is not installed (CI installs it)",
 )
+CJK = re.compile("[\u4e00-\u9fff]")
 
 
 def neuron():
@@ -278,8 +279,11 @@ def test_interval_must_be_positive_ms(bad, tmp_path):
 # ------------------------------------------------------------------ the command line
 
 
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """python -m micrograd_tw ARGS; ``env`` replaces the language variables (English by default)."""
+    language = ("MICROGRAD_TW_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+    base = {k: v for k, v in os.environ.items() if k not in language} if env else dict(os.environ)
+    env = {**base, **(env or {}), "PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, "-m", "micrograd_tw", *args], capture_output=True, text=True,
                           cwd=cwd, env=env, timeout=120)
 
@@ -299,7 +303,7 @@ def test_cli_steps_errors_are_one_line(tmp_path):
     big = "+".join(["x*x"] * 110)
     r = cli("graph", big, "x=1", "--steps", "-o", "big.html", cwd=tmp_path)
     assert r.returncode == 2, r.stderr
-    assert "220 nodes, above the step limit" in r.stderr and len(r.stderr.splitlines()) == 1
+    assert "220 nodes, more than the 200 that --steps shows" in r.stderr and len(r.stderr.splitlines()) == 1
     assert not (tmp_path / "big.html").exists()
 
 
@@ -354,3 +358,189 @@ def test_readme_section_runs(readme, heading, tmp_path, monkeypatch):
     assert (tmp_path / "backward.html").read_text(encoding="utf-8").count("<svg") == 1
     cmd = re.search(r"python -m micrograd_tw (graph .*--steps -o backward.html)", section)[1]
     assert cmd == 'graph "tanh(x*w + b)" x=1 w=-2 b=0.5 --steps -o backward.html'
+
+
+# ------------------------------------------------------------------ in 繁體中文
+
+ZH_PAGE_WORDS = ("« 第一步", "◀ 上一步", "▶ 播放", "下一步 ▶", "最後一步 »", "縮放到視窗寬度",
+                 'title="上一步（←）"', 'title="播放／暫停（空白鍵）"', 'aria-label="步數"')
+EN_PAGE_WORDS = ("« first", "◀ back", "▶ play", "next ▶", "last »", "fit the width",
+                 'title="previous step (←)"', 'title="play / pause (space)"', 'aria-label="step"')
+
+
+def page_data(text: str) -> dict:
+    return json.loads(re.search(r'<script id="steps" type="application/json">(.*?)</script>', text, re.S)[1])
+
+
+@needs_dot
+def test_page_speaks_the_users_language(tmp_path):
+    x, w, b, y = neuron()
+    english = mg.viz.save_steps_html(y, tmp_path / "en.html").read_text(encoding="utf-8")
+    with i18n.use_language("zh-TW"):
+        chinese = mg.viz.save_steps_html(y, tmp_path / "zh.html").read_text(encoding="utf-8")
+
+    assert '<html lang="zh-Hant-TW">' in chinese and "<title>反向傳播，一步一步看</title>" in chinese
+    assert all(word in chinese for word in ZH_PAGE_WORDS)
+    assert not any(word in chinese for word in EN_PAGE_WORDS)
+    # the help line: the chain rule with Chinese words, and the word for it
+    assert "∂y/∂父節點 += ∂節點/∂父節點 × ∂y/∂節點（連鎖律）" in chinese
+    zh = page_data(chinese)
+    assert zh["text"] == {"counter": "第 {k} / {last} 步", "play": "▶ 播放", "pause": "⏸ 暫停"}
+    assert zh["lines"][-1] == "完成：每個梯度都和 y.backward() 算出的一樣。"
+    assert "x 是葉節點：它的梯度不會再變了。" in " ".join(zh["lines"])
+
+    assert '<html lang="en">' in english and "<title>Backprop, step by step</title>" in english
+    assert all(word in english for word in EN_PAGE_WORDS)
+    assert "∂y/∂parent += ∂node/∂parent × ∂y/∂node (the chain rule)" in english
+    assert not CJK.search(english)
+    en = page_data(english)
+    assert en["text"] == {"counter": "step {k} / {last}", "play": "▶ play", "pause": "⏸ pause"}
+    assert en["lines"][-1] == "done: every grad is what y.backward() gives."
+
+    # numbers and notation are the same in both: the drawing, and the arithmetic of every step
+    svg = re.compile(r"<svg.*</svg>", re.S)
+    assert svg.search(chinese)[0] == svg.search(english)[0]
+    assert zh["lines"][2] == en["lines"][2]
+    assert "∂y/∂x += ∂v1/∂x × ∂y/∂v1 = −2 × 0.1807 = −0.3614" in en["lines"][2]
+    assert zh["grads"] == en["grads"]  # "grad ?" is the .grad attribute, not a word
+
+
+@needs_dot
+def test_forward_page_in_zh_tw(tmp_path):
+    x, w, b, y = neuron()
+    with i18n.use_language("zh-TW"):
+        text = mg.viz.steps_html(y, forward=True)
+    assert "<title>前向傳播，一步一步看</title>" in text
+    assert "紅框標出的節點由它的輸入算出自己的值；data ? 是還沒算出的值" in text
+    lines = page_data(text)["lines"]
+    assert "x = 1（葉節點：給定的值）" in lines and lines[-1] == "完成：y = −0.9051"
+    assert mg.viz.steps_html(y, forward=True, title="我的標題").count("<title>我的標題</title>") == 1
+
+
+@needs_dot
+def test_widget_labels_in_zh_tw():
+    pytest.importorskip("ipywidgets")
+    x, w, b, y = neuron()
+    with i18n.use_language("zh-TW"):
+        wdg = mg.viz.play_backward(y)
+    assert (wdg.play.description, wdg.slider.description) == ("播放", "步數")
+    wdg.slider.value = 6
+    assert "完成：每個梯度都和 y.backward() 算出的一樣。" in wdg.line.value
+    english = mg.viz.play_backward(y)
+    assert (english.play.description, english.slider.description) == ("Play", "step")
+
+
+# ------------------------------------------------------------------ the CLI's limit, in the CLI's terms
+
+
+def test_cli_step_limit_says_what_a_cli_user_can_do(tmp_path):
+    # 70 products x_i*y and 69 sums, 70 leaves x_i and y: 210 nodes, each leaf used once or by one op chain
+    names = [f"x{i}" for i in range(70)]
+    wide = "+".join(f"{n}*y" for n in names)
+    values = [f"{n}=1" for n in names] + ["y=2"]
+    # x*x 110 times: 220 nodes, and x used by 110 operations far apart (a picture is refused too)
+    many = "+".join(["x*x"] * 110)
+    for formula, args, count, advice in (
+        (wide, values, 210, "or draw the whole graph without --steps: -o big.svg"),
+        (many, ["x=1"], 220, "or write the whole graph's DOT source without --steps: -o big.dot"),
+    ):
+        r = cli("graph", formula, *args, "--steps", "-o", "big.html", cwd=tmp_path)
+        assert r.returncode == 2 and r.stdout == "" and len(r.stderr.splitlines()) == 1, r.stderr
+        assert (f"the formula's graph has {count} nodes, more than the {STEP_LIMIT} that --steps shows one "
+                f"at a time; step through a smaller formula (a part of this one), {advice}") in r.stderr
+        assert "max_steps" not in r.stderr
+        assert not (tmp_path / "big.html").exists()
+        # the advice works as given
+        out = advice.rsplit(" ", 1)[1]
+        r = cli("graph", formula, *args, "-o", out, cwd=tmp_path)
+        if out.endswith(".svg") and shutil.which("dot") is None and not os.environ.get("CI"):
+            continue  # without any renderer the picture itself cannot be drawn here
+        assert r.returncode == 0, r.stderr
+        assert (tmp_path / out).exists()
+    r = cli("graph", many, "x=1", "-o", "big.svg", cwd=tmp_path)  # the .dot advice above was needed
+    assert r.returncode == 2 and "layout points" in r.stderr
+
+    r = cli("graph", many, "x=1", "--steps", "-o", "big.html", "--lang", "zh-TW", cwd=tmp_path)
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1
+    assert ("這個公式的計算圖有 220 個節點，超過 --steps 一次一個節點播放的上限 200 個；請逐步播放較小的公式"
+            "（這個公式的一部分），或不加 --steps 寫出整張圖的 DOT 原始碼：-o big.dot") in r.stderr
+
+
+@needs_dot
+def test_cli_steps_in_zh_tw(tmp_path):
+    r = cli("graph", "tanh(x*w + b)", "x=1", "w=-2", "b=0.5", "--steps", "-o", "backward.html",
+            "--lang", "zh-TW", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["f = tanh(x*w + b) = -0.9051482536：反向傳播共 6 步",
+                                     "已寫出 backward.html（用瀏覽器開啟：← → 上一步／下一步，空白鍵播放）"]
+    text = (tmp_path / "backward.html").read_text(encoding="utf-8")
+    assert all(word in text for word in ZH_PAGE_WORDS) and "∂f/∂父節點" in text
+    r = cli("graph", "x*w", "x=1", "w=2", "--steps", "-o", "g.svg", "--lang", "zh-TW", cwd=tmp_path)
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1
+    assert "-o g.svg：--steps 寫出的是網頁；請給以 .html 結尾的檔名，例如 -o backward.html" in r.stderr
+    # the package's variable and the locale ask for it too
+    for env in ({"MICROGRAD_TW_LANG": "zh-TW"}, {"LANG": "zh_TW.UTF-8"}):
+        r = cli("graph", "x*w", "x=1", "w=2", "--steps", "-o", "env.html", cwd=tmp_path, env=env)
+        assert r.returncode == 0 and "反向傳播共 3 步" in r.stdout, (env, r.stderr)
+        assert "▶ 播放" in (tmp_path / "env.html").read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------ without Graphviz's dot
+
+
+@pytest.fixture
+def pure_only(tmp_path, monkeypatch):
+    """A PATH without `dot`: graphviz-pure (a dependency, found beside Python's scripts) draws."""
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    renderer = viz.find_renderer()
+    if renderer is None:
+        if os.environ.get("CI"):
+            pytest.fail("graphviz-pure must be installed in CI")
+        pytest.skip("the graphviz-pure package is not installed")
+    assert Path(renderer).name.startswith("graphviz-pure")
+    return tmp_path
+
+
+def test_page_without_dot_is_drawn_by_graphviz_pure(pure_only):
+    x, w, b, y = neuron()
+    path = mg.viz.save_steps_html(y, pure_only / "backward.html")
+    text = path.read_text(encoding="utf-8")
+    assert text.count("<svg") == 1
+    # what the page's script needs from the drawing: the graph group, each node's group with its
+    # grad as the last text, each edge's group with its product, each op and op-to-node edge
+    import xml.etree.ElementTree as ET
+
+    ns = "{http://www.w3.org/2000/svg}"
+    svg = ET.fromstring(re.search(r"<svg.*</svg>", text, re.S)[0])
+    groups = {g.get("id"): g for g in svg.iter(f"{ns}g")}
+    assert svg.find(f"{ns}g").get("class") == "graph"
+    data = page_data(text)
+    for i, changes in enumerate(data["grads"]):
+        texts = ["".join(t.itertext()) for t in groups[f"n{i}"].iter(f"{ns}text")]
+        assert texts[-1] == changes[-1][1]  # the last frame's grad, where the script writes each frame's
+    y.backward()
+    assert data["grads"][data["names"].index("w")][-1][1] == f"grad {num(w.grad)}"
+    for edge_id, _node in data["edges"]:
+        (label,) = ["".join(t.itertext()) for t in groups[edge_id].iter(f"{ns}text")]
+        assert label.startswith("∂y/∂")
+    assert {"op3", "r3", "op5", "r5"} <= set(groups)
+
+
+def test_page_without_any_renderer_fails_clearly(tmp_path, monkeypatch, capsys):
+    from micrograd_tw.__main__ import main
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(viz, "PURE_PROGRAM", "no-such-graphviz-pure")
+    assert viz.find_renderer() is None
+    x, w, b, y = neuron()
+    with pytest.raises(viz.GraphvizNotFoundError, match="graphviz-pure"):
+        mg.viz.save_steps_html(y, tmp_path / "backward.html")
+    assert not (tmp_path / "backward.html").exists()
+    out = tmp_path / "cli.html"
+    assert main(["graph", "tanh(x*w + b)", "x=1", "w=-2", "b=0.5", "--steps", "-o", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+    assert f"cannot write {out}: its drawing needs Graphviz: pip install graphviz-pure" in captured.err
+    assert not out.exists()

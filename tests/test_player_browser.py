@@ -13,6 +13,7 @@ import shutil
 import pytest
 
 import micrograd_tw as mg
+from micrograd_tw import i18n, viz
 from micrograd_tw.steps import num
 
 CHROMIUM = os.environ.get("MICROGRAD_TW_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -89,9 +90,25 @@ RED_EDGE_TEXTS = """() => Array.from(document.querySelectorAll("#frame g.edge te
   .filter(t => t.getAttribute("fill") === "#dc2626").map(t => t.textContent)"""
 
 
-def test_arrow_keys_step_through_backward(browser, tmp_path):
+def save_drawn_by(renderer, y, path, monkeypatch):
+    """save_steps_html with Graphviz's dot, or with graphviz-pure (no dot on PATH)."""
+    if renderer == "dot":
+        return mg.viz.save_steps_html(y, path)
+    with monkeypatch.context() as m:
+        empty = path.parent / "bin"
+        empty.mkdir()
+        m.setenv("PATH", str(empty))
+        if viz.find_renderer() is None:
+            if os.environ.get("CI"):
+                pytest.fail("graphviz-pure must be installed in CI")
+            pytest.skip("the graphviz-pure package is not installed")
+        return mg.viz.save_steps_html(y, path)
+
+
+@pytest.mark.parametrize("renderer", ["dot", "graphviz-pure"])
+def test_arrow_keys_step_through_backward(browser, tmp_path, renderer, monkeypatch):
     x, w, b, y = neuron()
-    path = mg.viz.save_steps_html(y, tmp_path / "backward.html")
+    path = save_drawn_by(renderer, y, tmp_path / "backward.html", monkeypatch)
     page, requests, errors = open_page(browser, path)
 
     assert page.text_content("#counter") == "step 0 / 6"
@@ -156,5 +173,28 @@ def test_forward_page_and_play_button(browser, tmp_path):
     assert "data ?" not in page.evaluate(SHOWN).values()
     assert page.evaluate(SHOWN)["y"] == f"data {num(y.data)}"
     assert page.text_content("#play") == "▶ play"  # stopped by itself at the end
+    assert requests == [path.as_uri()] and errors == []
+    page.close()
+
+
+def test_page_in_zh_tw(browser, tmp_path):
+    x, w, b, y = neuron()
+    with i18n.use_language("zh-TW"):
+        path = mg.viz.save_steps_html(y, tmp_path / "backward.html", interval=20)
+    page, requests, errors = open_page(browser, path)
+    assert page.title() == "反向傳播，一步一步看"
+    assert [page.text_content(f"#{b}") for b in ("first", "prev", "play", "next", "last")] == [
+        "« 第一步", "◀ 上一步", "▶ 播放", "下一步 ▶", "最後一步 »"]
+    assert page.text_content("#counter") == "第 0 / 6 步"
+    assert "（連鎖律）" in page.text_content("#help")
+    page.keyboard.press("ArrowRight")
+    assert page.text_content("#counter") == "第 1 / 6 步"
+    assert page.text_content("#line").startswith("∂y/∂v2 = 0.1807")  # the arithmetic is notation
+    page.click("#play")
+    assert page.text_content("#play") == "⏸ 暫停"
+    page.wait_for_function("() => document.getElementById('counter').textContent === '第 6 / 6 步'",
+                           timeout=5000)
+    page.wait_for_function("() => document.getElementById('play').textContent === '▶ 播放'", timeout=5000)
+    assert page.text_content("#line") == "完成：每個梯度都和 y.backward() 算出的一樣。"
     assert requests == [path.as_uri()] and errors == []
     page.close()

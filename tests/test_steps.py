@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 
 import micrograd_tw as mg
-from micrograd_tw import engine
+from micrograd_tw import engine, i18n
 from micrograd_tw.steps import backward_lines, display_names, forward_lines
 from micrograd_tw.testing import expressions
 
@@ -164,6 +164,27 @@ def test_lines_write_the_chain_rule_out():
     fwd = forward_lines(mg.forward_steps(y), names)
     assert "v1 = x * w = 1 * −2 = −2" in fwd
     assert "y = tanh(v2) = tanh(−1.5) = −0.9051" in fwd
+
+
+def test_lines_words_follow_the_language_and_the_arithmetic_does_not():
+    x, w, b, y = neuron()
+    steps = mg.backward_steps(y)
+    fsteps = mg.forward_steps(y)
+    names = display_names(list(reversed([s.node for s in steps])))
+    english = backward_lines(steps, names), forward_lines(fsteps, names)
+    with i18n.use_language("zh-TW"):
+        chinese = backward_lines(steps, names), forward_lines(fsteps, names)
+    back, fwd = english
+    assert back[-1] == "done: every grad is what y.backward() gives."
+    assert "x is a leaf: its grad is final." in " ".join(back)
+    assert "x = 1 (a leaf: given)" in fwd and fwd[-1] == "done: y = −0.9051"
+    back_zh, fwd_zh = chinese
+    assert back_zh[-1] == "完成：每個梯度都和 y.backward() 算出的一樣。"
+    assert "x 是葉節點：它的梯度不會再變了。" in " ".join(back_zh)
+    assert "x = 1（葉節點：給定的值）" in fwd_zh and fwd_zh[-1] == "完成：y = −0.9051"
+    # the chain rule in numbers is notation: the same in both languages
+    assert back_zh[2] == back[2] and "∂y/∂x += ∂v1/∂x × ∂y/∂v1 = −2 × 0.1807 = −0.3614" in back_zh[2]
+    assert fwd_zh[3] == fwd[3] == "v1 = x * w = 1 * −2 = −2"
 
 
 def test_names_skip_labels_already_taken():
