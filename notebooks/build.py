@@ -5,7 +5,8 @@
     python notebooks/build.py --check         # re-execute, write nothing, exit 1 if a text output changed
 
 Each notebook runs in a fresh python3 kernel started in notebooks/, importing the
-micrograd_tw of this checkout. Outputs are stored so that the pictures show where a
+micrograd_tw of this checkout, with numpy's OpenBLAS on one thread (unless
+OPENBLAS_NUM_THREADS is set). Outputs are stored so that the pictures show where a
 notebook is browsed (GitHub, nbviewer). The check compares what a reader reads: the
 text of every stream and every text/plain result, after `normalise` has masked what
 changes from run to run (memory addresses, %timeit timings). Pictures may differ by
@@ -62,6 +63,9 @@ def execute(path: Path):
     nb = nbformat.read(path, as_version=4)
     path_entries = [str(ROOT), os.environ.get("PYTHONPATH", "")]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, path_entries))}
+    # One BLAS thread unless the caller chose: the notebooks' matrix products are small, and on a
+    # busy machine (CI's 2 cores, shared with the test run) more BLAS threads only wait for each other.
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")
     client = nbclient.NotebookClient(
         nb, timeout=TIMEOUT, kernel_name="python3", record_timing=False, shutdown_kernel="immediate",
         resources={"metadata": {"path": str(HERE)}},

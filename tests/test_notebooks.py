@@ -29,10 +29,11 @@ assert _spec and _spec.loader
 build = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(build)
 
-# One notebook per chapter of the course notes, in the notes' order.
+# One notebook per chapter of the course notes, in the notes' order, then the two generators.
 CHAPTERS = [
     "01_jupyter_plotting", "02_softmax", "03_neuron", "04_function_learner",
     "05_gradient_descent", "06_backprop", "07_classifier",
+    "08_names_generator", "09_digit_generator",
 ]
 
 
@@ -68,6 +69,33 @@ def test_notebook_reexecutes_to_its_stored_outputs(name):
         assert out.output_type != "error"
         text = out.get("text", "")
         assert "missing from font" not in text, text  # Chinese (and ₁ ∂ η) render without tofu boxes
+
+
+def widget_states(nb) -> list[dict]:
+    """The stored state of every widget the notebook displayed (what nbviewer draws)."""
+    stored = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
+    models = stored.get("state", {}).values()
+    return [model["state"] | {"model_name": model["model_name"]} for model in models]
+
+
+@pytest.mark.parametrize(("name", "sliders"), [
+    ("06_backprop", {"step"}),  # the step-through player: its slider and its Play button
+    ("08_names_generator", {"溫度 T"}),
+    ("09_digit_generator", {"z₁", "z₂"}),
+])
+def test_widgets_are_stored_with_what_they_show(name, sliders):
+    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    states = widget_states(nb)
+    slider_models = ("IntSliderModel", "FloatSliderModel")
+    described = {s.get("description") for s in states if s["model_name"] in slider_models}
+    assert sliders <= described, described
+    if name == "06_backprop":
+        assert any(s["model_name"] == "PlayModel" for s in states)
+        assert any("<svg" in s.get("value", "") for s in states if s["model_name"] == "HTMLModel"), "no frame"
+    else:  # interact's output: the names written, or the digit drawn at (z₁, z₂)
+        shown = [o for s in states if s["model_name"] == "OutputModel" for o in s.get("outputs", [])]
+        kind = "image/png" if name == "09_digit_generator" else "text"
+        assert any(kind in o.get("data", {}) or kind in o for o in shown), shown
 
 
 def test_check_catches_a_changed_output_and_ignores_addresses_and_timings():
