@@ -79,7 +79,7 @@ def widget_states(nb) -> list[dict]:
 
 
 @pytest.mark.parametrize(("name", "sliders"), [
-    ("06_backprop", {"step"}),  # the step-through player: its slider and its Play button
+    ("06_backprop", {"步數"}),  # the step-through player (in zh-TW, as the notebooks set): its slider
     ("08_names_generator", {"溫度 T"}),
     ("09_digit_generator", {"z₁", "z₂"}),
 ])
