@@ -427,7 +427,8 @@ body {{ font-family: Helvetica, Arial, "Noto Sans CJK TC", "Microsoft JhengHei",
     if (timer) {{ stop(); return; }}
     if (k === last) show(0);
     document.getElementById("play").textContent = D.text.pause;
-    timer = setInterval(function () {{ if (k >= last) stop(); else show(k + 1); }}, {interval});
+    // Stop on the tick that shows the last frame, so the button reads "play" with it.
+    timer = setInterval(function () {{ show(k + 1); if (k >= last) stop(); }}, {interval});
   }}
   document.getElementById("first").onclick = function () {{ stop(); show(0); }};
   document.getElementById("prev").onclick = function () {{ stop(); show(k - 1); }};
