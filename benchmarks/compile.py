@@ -81,19 +81,7 @@ def compiled_step(X: np.ndarray, y: np.ndarray, init: list[float]) -> Any:
         # The mean over rows of hinge + penalty is the demo's mean hinge + penalty.
         return (1 - t * model([x1, x2])).relu() + ALPHA * mg.sum([p * p for p in params])
 
-    fast = mg.compile(loss_fn)
-    columns = (X[:, 0], X[:, 1], y)
-
-    def step() -> float:
-        # The parameter list is made once, as torch's optimisers hold theirs: model.zero_grad()
-        # walks the module tree on every call, which costs about as much as the whole replay.
-        mg.zero_grad(params)
-        loss = fast.backward(*columns)
-        for p in params:
-            p.data -= LR * p.grad
-        return loss
-
-    return step
+    return models.sgd_step(mg.compile(loss_fn), params, (X[:, 0], X[:, 1], y), LR)
 
 
 def torch_step(X: np.ndarray, y: np.ndarray, init: list[float]) -> Any:

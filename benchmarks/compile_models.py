@@ -76,12 +76,17 @@ def vae_compiled(vae: Any) -> Any:
     return mg.compile(lambda *columns: vae.loss(columns[:64], columns[64:]))
 
 
-def _sgd_step(fast: Any, params: list[mg.Value], columns: list[np.ndarray]) -> Any:
+def sgd_step(fast: Any, params: list[mg.Value], columns: Any, lr: float = LR) -> Any:
+    """One timed training step: zero the grads, ``fast.backward`` over the batch, θ ← θ − η ∂L/∂θ.
+
+    The parameter list is made once, as torch's optimisers hold theirs: ``model.zero_grad()``
+    walks the module tree on every call, which costs about as much as a small replay.
+    """
     def step() -> float:
         mg.zero_grad(params)
         loss = fast.backward(*columns)
         for p in params:
-            p.data -= LR * p.grad
+            p.data -= lr * p.grad
         return loss
 
     return step
@@ -89,12 +94,12 @@ def _sgd_step(fast: Any, params: list[mg.Value], columns: list[np.ndarray]) -> A
 
 def lm_compiled_step(vocab: Vocabulary, X: np.ndarray, Y: np.ndarray) -> Any:
     model = lm_model(vocab)
-    return _sgd_step(lm_compiled(model), model.parameters(), names_generator.columns(X, Y))
+    return sgd_step(lm_compiled(model), model.parameters(), names_generator.columns(X, Y))
 
 
 def vae_compiled_step(X: np.ndarray, eps: np.ndarray) -> Any:
     vae = digit_generator.VAE(seed=0)
-    return _sgd_step(vae_compiled(vae), vae.parameters(), [*X.T, *eps.T])
+    return sgd_step(vae_compiled(vae), vae.parameters(), [*X.T, *eps.T])
 
 
 def lm_compiled_replay(vocab: Vocabulary, X: np.ndarray, Y: np.ndarray) -> Any:

@@ -19,22 +19,23 @@ from micrograd_tw.charlm import Vocabulary, sample
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-@pytest.fixture(scope="module")
-def names_generator():
+def _example(name):
+    """Import examples/<name>.py as a module (the examples folder is not a package)."""
     sys.path.insert(0, str(EXAMPLES))
     try:
-        yield importlib.import_module("names_generator")
+        return importlib.import_module(name)
     finally:
         sys.path.remove(str(EXAMPLES))
+
+
+@pytest.fixture(scope="module")
+def names_generator():
+    return _example("names_generator")
 
 
 @pytest.fixture(scope="module")
 def digit_generator():
-    sys.path.insert(0, str(EXAMPLES))
-    try:
-        yield importlib.import_module("digit_generator")
-    finally:
-        sys.path.remove(str(EXAMPLES))
+    return _example("digit_generator")
 
 
 AB = Vocabulary(".ab")
