@@ -60,10 +60,6 @@ import numpy as np
 from . import engine, ops
 from .engine import Value
 
-# Value.data's getter, mapped over the parameters at every call: one C-level loop
-# (np.fromiter over map) instead of a list comprehension and a list-to-array copy.
-_read_data: Callable[[Value], float] = Value.__dict__["data"].fget
-
 __all__ = ["compile", "Compiled"]
 
 INF = math.inf
@@ -217,6 +213,12 @@ class _Block:
         else:
             self.rows = _Rows(flat, collapse=False)
         self.m = 1 if self.shared else self.k
+        # Each node's n slots, for adding a gradient at the one item a node picks (max, a lookup):
+        # straight into those V rows when no two (row, sample) pairs can coincide.
+        apart = self.k == 1 or (not self.shared and self.rows.unique)
+        self.picks_apart = self.kind == "V" and group_varying and apart
+        if self.picks_apart:
+            self.slot_matrix = np.asarray(flat, dtype=np.intp).reshape(self.m, self.n)
 
     def get(self, V: np.ndarray, U: np.ndarray) -> Any:
         m, n = self.m, self.n
@@ -244,6 +246,16 @@ class _Block:
         else:
             full = np.broadcast_to(c, (self.k, self.n, *c.shape[2:]))
             self.add_reduced(GV, GU, full.reshape(self.k * self.n, *c.shape[2:]))
+
+    def add_picked(self, GV: np.ndarray, GU: np.ndarray, pick: Any, g: Any) -> None:
+        """Accumulate g (k, batch) at the item each node picked, pick (k, batch) (or both (k,))."""
+        if self.picks_apart:
+            matrix = self.slot_matrix
+            slots = matrix[0][pick] if self.shared else np.take_along_axis(matrix, pick, axis=1)
+            GV[slots, np.arange(GV.shape[1])] += g
+            return
+        chosen = np.arange(self.n).reshape((1, self.n) + (1,) * (pick.ndim - 1)) == pick[:, None]
+        self.add_grad(GV, GU, np.where(chosen, g[:, None], 0.0))
 
     def add_reduced(self, GV: np.ndarray, GU: np.ndarray, r: Any) -> None:
         """Accumulate r with one entry per read slot: (m·n, batch) for V, (m·n,) for U."""
@@ -379,9 +391,10 @@ class _Reduce(_Group):
         g = (GV if self.varying else GU)[self.out]
         x, out = saved
         (partial,) = self.kernel.partials(x, out)
-        gg = g[:, None]
-        # A kernel that marks each node's chosen item (max, min) as True: it alone gets the gradient.
-        self.block.add_grad(GV, GU, np.where(partial, gg, 0.0) if partial.dtype == bool else partial * gg)
+        if partial.dtype.kind == "i":  # the index of the one item that gets the gradient (max, min)
+            self.block.add_picked(GV, GU, partial, g)
+        else:
+            self.block.add_grad(GV, GU, partial * g[:, None])
 
 
 class _Dot(_Group):
@@ -497,8 +510,8 @@ class _Gather(_Group):
             sums = np.bincount(at.ravel(), weights=g.ravel(), minlength=k * n)
             self.table.add_reduced(GV, GU, sums.reshape(k, n).sum(axis=0) if self.table.shared else sums)
             return
-        picked, _ = self.kernel.partials(table, index, None)  # True at the item picked; 0 for the index
-        self.table.add_grad(GV, GU, np.where(picked, g[:, None], 0.0))
+        picked, _ = self.kernel.partials(table, index, None)  # the item picked gets g; 0 for the index
+        self.table.add_picked(GV, GU, np.broadcast_to(picked, g.shape), g)
 
 
 def _check_domain(group: _Elementwise, args: list[Any], result: Any) -> None:
@@ -705,7 +718,7 @@ class _Tape:
         """Fill V (given, or new) and U for a batch; returns them and what each group saved for backward."""
         n_p = len(self.params)
         U = np.empty(self.n_u)
-        U[:n_p] = np.fromiter(map(_read_data, self.params), float, n_p)  # every call: opt.step() is seen
+        U[:n_p] = engine.data_of(self.params)  # every call: opt.step() is seen
         U[n_p : n_p + len(self.consts)] = self.consts
         if V is None:
             V = np.empty((self.n_v, batch))
@@ -1040,8 +1053,7 @@ class Compiled:
             grads = tape.param_grads(V, U, saved, seed, GV)
         loss = float(outs.sum())
         # Only now, when nothing can fail any more, are the parameters touched.
-        for p, g in zip(tape.params, grads.tolist()):
-            p.grad += g
+        engine.add_to_grads(tape.params, grads.tolist())
         return loss / batch if reduction == "mean" else loss
 
     def verify(self, *columns: Any, rows: int = 5) -> bool:
