@@ -130,7 +130,11 @@ class _Rows:
     """
 
     def __init__(self, slots: Sequence[int], collapse: bool = True) -> None:
+        self.slots = list(slots)
         self.count = len(slots)
+        # Set by the tape's plan (_Tape.plan_gradient_writes): this write into GV is the first to
+        # reach every one of its rows, so it stores instead of adding, and the rows need no zeroing.
+        self.assign = False
         self.same = collapse and len(slots) > 1 and all(s == slots[0] for s in slots)
         self.read = slice(slots[0], slots[0] + 1) if self.same else _as_index(slots)
         self.unique = len(set(slots)) == len(slots)
@@ -142,17 +146,28 @@ class _Rows:
             self.targets = ordered[self.starts]
 
     def add(self, store: np.ndarray, c: Any) -> None:
-        """store[slots] += c, where c has one entry (row) per slot; repeated slots add up."""
+        """store[slots] += c (= c where the plan says), c with one entry (row) per slot; repeats add up."""
         if len(c) != self.count and not self.same:  # one entry for all: broadcast it first
             c = np.broadcast_to(c, (self.count, *np.shape(c)[1:]))
         if self.same:
-            store[self.read] += np.sum(c, axis=0, keepdims=True)
+            where, c = self.read, np.sum(c, axis=0, keepdims=True)
         elif self.unique:
-            store[self.read] += c
+            where = self.read
         elif store.ndim == 1:
             np.add.at(store, self.read, c)  # type: ignore[arg-type]  # read is an index array here
+            return
         else:
-            store[self.targets] += np.add.reduceat(c[self.order], self.starts, axis=0)
+            where, c = self.targets, np.add.reduceat(c[self.order], self.starts, axis=0)
+        if self.assign:
+            store[where] = c
+        else:
+            store[where] += c
+
+    def view(self, store: np.ndarray) -> np.ndarray | None:
+        """The rows themselves, to compute a gradient straight into, when this write may store (else None)."""
+        if self.assign and self.unique and isinstance(self.read, slice):
+            return store[self.read]
+        return None
 
 
 class _Operand:
@@ -181,6 +196,18 @@ class _Operand:
             self.rows.add(GV, c)
         else:
             self.rows.add(GU, c.sum(axis=-1) if self.column else c)
+
+    def add_product(self, GV: np.ndarray, GU: np.ndarray, partial: Any, g: Any) -> None:
+        """add_grad(partial · g), multiplied straight into the rows when the plan lets it."""
+        view = self.rows.view(GV) if self.varying else None
+        if view is not None and np.broadcast_shapes(np.shape(partial), g.shape) == view.shape:
+            np.multiply(partial, g, out=view)
+        else:
+            self.add_grad(GV, GU, partial * g)
+
+    def gradient_writes(self) -> list[tuple[_Rows, bool]]:
+        """The GV rows add_grad writes, and whether it writes them whole (see _Tape.plan_gradient_writes)."""
+        return [(self.rows, True)] if self.varying else []
 
 
 class _Block:
@@ -261,6 +288,12 @@ class _Block:
         """Accumulate r with one entry per read slot: (m·n, batch) for V, (m·n,) for U."""
         self.rows.add(GV if self.kind == "V" else GU, r)
 
+    def gradient_writes(self, picked: bool = False) -> list[tuple[_Rows, bool]]:
+        """The GV rows add_grad (add_picked with ``picked``) writes, and whether whole."""
+        if self.kind == "U":
+            return []
+        return [(self.vrows if self.kind == "mixed" else self.rows, not (picked and self.picks_apart))]
+
 
 # ------------------------------------------------------------------ summation
 
@@ -292,7 +325,8 @@ class _Group:
 
     ``forward`` writes the group's outputs into V (or U) and returns what
     ``backward`` needs; ``backward`` reads the outputs' gradients from GV (or
-    GU) and accumulates the operands' gradients.
+    GU) and accumulates the operands' gradients.  ``gradient_writes`` lists,
+    in the order backward makes them, the writes into GV rows.
     """
 
     op: str
@@ -304,6 +338,9 @@ class _Group:
         raise NotImplementedError
 
     def run_backward(self, V: np.ndarray, U: np.ndarray, GV: np.ndarray, GU: np.ndarray, saved: Any) -> None:
+        raise NotImplementedError
+
+    def gradient_writes(self) -> list[tuple[_Rows, bool]]:
         raise NotImplementedError
 
     def _store(self, V: np.ndarray, U: np.ndarray) -> np.ndarray:
@@ -337,12 +374,14 @@ class _Elementwise(_Group):
         for operand, wanted, partial in zip(self.operands, self.grads, partials):
             if wanted:
                 if type(partial) is float and partial == 1.0:
-                    c = g
+                    operand.add_grad(GV, GU, g)
                 elif type(partial) is float and partial == -1.0:
-                    c = -g
+                    operand.add_grad(GV, GU, -g)
                 else:
-                    c = partial * g
-                operand.add_grad(GV, GU, c)
+                    operand.add_product(GV, GU, partial, g)
+
+    def gradient_writes(self) -> list[tuple[_Rows, bool]]:
+        return [w for o, wanted in zip(self.operands, self.grads) if wanted for w in o.gradient_writes()]
 
 
 class _Square(_Elementwise):
@@ -354,7 +393,7 @@ class _Square(_Elementwise):
 
     def run_backward(self, V: np.ndarray, U: np.ndarray, GV: np.ndarray, GU: np.ndarray, saved: Any) -> None:
         if self.grads[0]:
-            self.operands[0].add_grad(GV, GU, 2.0 * saved[0] * (GV if self.varying else GU)[self.out])
+            self.operands[0].add_product(GV, GU, 2.0 * saved[0], (GV if self.varying else GU)[self.out])
 
 
 class _Sum(_Group):
@@ -371,6 +410,9 @@ class _Sum(_Group):
     def run_backward(self, V: np.ndarray, U: np.ndarray, GV: np.ndarray, GU: np.ndarray, saved: Any) -> None:
         g = (GV if self.varying else GU)[self.out]
         self.block.add_grad(GV, GU, g[:, None])
+
+    def gradient_writes(self) -> list[tuple[_Rows, bool]]:
+        return self.block.gradient_writes()
 
 
 class _Reduce(_Group):
@@ -395,6 +437,9 @@ class _Reduce(_Group):
             self.block.add_picked(GV, GU, partial, g)
         else:
             self.block.add_grad(GV, GU, partial * g[:, None])
+
+    def gradient_writes(self) -> list[tuple[_Rows, bool]]:
+        return self.block.gradient_writes(picked=True)  # whole rows or not, whichever backward takes
 
 
 class _Dot(_Group):
@@ -435,12 +480,24 @@ class _Dot(_Group):
             if self.grads[0]:
                 self.ws.add_reduced(GV, GU, (g @ x.T).reshape(-1))
             if self.grads[1]:
-                self.xs.add_reduced(GV, GU, w.T @ g)
+                self._product_into(self.xs, GV, GU, w.T, g)
         else:  # x (k, n) uniform, w (n, batch) shared
             if self.grads[0]:
-                self.ws.add_reduced(GV, GU, x.T @ g)
+                self._product_into(self.ws, GV, GU, x.T, g)
             if self.grads[1]:
                 self.xs.add_reduced(GV, GU, (g @ w.T).reshape(-1))
+
+    @staticmethod
+    def _product_into(block: _Block, GV: np.ndarray, GU: np.ndarray, a: Any, b: Any) -> None:
+        """The shared inputs' gradient a @ b, computed straight into their rows when the plan lets it."""
+        view = block.rows.view(GV)
+        if view is not None:
+            np.matmul(a, b, out=view)
+        else:
+            block.add_reduced(GV, GU, a @ b)
+
+    def gradient_writes(self) -> list[tuple[_Rows, bool]]:
+        return [w for b, wanted in zip((self.ws, self.xs), self.grads) if wanted for w in b.gradient_writes()]
 
 
 def _all_finite(*arrays: Any) -> bool:
@@ -512,6 +569,9 @@ class _Gather(_Group):
             return
         picked, _ = self.kernel.partials(table, index, None)  # the item picked gets g; 0 for the index
         self.table.add_picked(GV, GU, np.broadcast_to(picked, g.shape), g)
+
+    def gradient_writes(self) -> list[tuple[_Rows, bool]]:
+        return [] if self.scatter else self.table.gradient_writes(picked=True)
 
 
 def _check_domain(group: _Elementwise, args: list[Any], result: Any) -> None:
@@ -689,9 +749,36 @@ class _Tape:
             self.groups.append(group)
         self.n_v, self.n_u = n_v, n_u
         self.out_varying, self.out_slot = where(output)
+        self.zero_rows = self.plan_gradient_writes()
         self.slot, self.info = slot, info  # for verify: where each node lives, and its kind
         self.scratch_lock = threading.Lock()
         self.scratch_arrays: tuple[np.ndarray, np.ndarray] | None = None
+
+    def plan_gradient_writes(self) -> Any:
+        """Let each write into GV that reaches its rows first store instead of add; the rows that still
+        need zeros before backward (as an index), or None.
+
+        Backward would otherwise zero all of GV (slots × batch floats) and then
+        read-add-write every row it reaches; most rows have one consumer, so
+        storing their gradient (a matrix product straight into its rows) saves
+        both.  The writes are walked in the order backward makes them.
+        """
+        reached = {self.out_slot} if self.out_varying else set()  # the seed is stored in the output's row
+        zero: set[int] = set()
+        for group in reversed(self.groups):
+            if not group.needs_grad:
+                continue
+            if group.varying:  # backward reads its outputs' gradients: a row nothing reached is 0
+                read = set(range(group.out.start, group.out.stop))
+                zero |= read - reached
+                reached |= read
+            for rows, whole in group.gradient_writes():
+                slots = set(rows.slots)
+                rows.assign = whole and not slots & reached
+                if not rows.assign:
+                    zero |= slots - reached
+                reached |= slots
+        return _as_index(sorted(zero)) if zero else None
 
     # ---- replay
 
@@ -747,8 +834,8 @@ class _Tape:
         """
         if GV is None:
             GV = np.zeros(V.shape)
-        else:
-            GV.fill(0.0)
+        elif self.zero_rows is not None:  # every other row is stored before it is read (the plan)
+            GV[self.zero_rows] = 0.0
         GU = np.zeros(U.shape)
         if self.out_varying:
             GV[self.out_slot] = seed
