@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 import micrograd_tw as mg
+from micrograd_tw import engine
 from micrograd_tw.charlm import Vocabulary
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
@@ -77,17 +78,39 @@ def vae_compiled(vae: Any) -> Any:
 
 
 def sgd_step(fast: Any, params: list[mg.Value], columns: Any, lr: float = LR) -> Any:
-    """One timed training step: zero the grads, ``fast.backward`` over the batch, θ ← θ − η ∂L/∂θ.
+    """One training step as the examples take it: ``opt.zero_grad()``, ``fast.backward``, ``opt.step()``.
 
-    The parameter list is made once, as torch's optimisers hold theirs: ``model.zero_grad()``
-    walks the module tree on every call, which costs about as much as a small replay.
+    ``mg.optim.SGD`` is θ ← θ − η ∂L/∂θ; like torch's optimisers, it holds the
+    parameter list, made once.
     """
+    opt = mg.optim.SGD(params, lr=lr)
+
     def step() -> float:
-        mg.zero_grad(params)
+        opt.zero_grad()
         loss = fast.backward(*columns)
-        for p in params:
-            p.data -= lr * p.grad
+        opt.step()
         return loss
+
+    return step
+
+
+def parameter_traffic(params: list[mg.Value], lr: float = LR) -> Any:
+    """The per-parameter work of a compiled SGD step without its arithmetic: what the step cannot avoid.
+
+    Every step zeroes each parameter's grad, reads its ``.data`` into the
+    replay, adds its gradient into ``.grad`` and updates ``.data``: four
+    passes over the Values, whose cost grows with the parameter count and not
+    with the batch (PyTorch keeps a layer's parameters in one tensor).
+    """
+    opt = mg.optim.SGD(params, lr=lr)
+    zeros = [0.0] * len(params)
+
+    def step() -> float:
+        opt.zero_grad()
+        engine.data_of(params)
+        engine.add_to_grads(params, zeros)
+        opt.step()
+        return 0.0
 
     return step
 
