@@ -805,7 +805,7 @@ class _Tape:
         """Fill V (given, or new) and U for a batch; returns them and what each group saved for backward."""
         n_p = len(self.params)
         U = np.empty(self.n_u)
-        U[:n_p] = engine.data_of(self.params)  # every call: opt.step() is seen
+        U[:n_p] = np.fromiter(engine.data_of(self.params), float, n_p)  # every call: opt.step() is seen
         U[n_p : n_p + len(self.consts)] = self.consts
         if V is None:
             V = np.empty((self.n_v, batch))
