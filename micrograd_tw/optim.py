@@ -56,22 +56,24 @@ def _non_negative(x: Any, what: str) -> float:
     return _in_range(x, what, 0.0, math.inf)
 
 
-def _read(params: list[Value], who: str) -> tuple[np.ndarray, np.ndarray]:
-    """The parameters' data and grads as float64 arrays.
+def _grads(params: list[Value], who: str) -> list[float]:
+    """Every parameter's grad as a float; a grad that is not a real number is a TypeError naming it.
 
-    A grad that is not a real number (None, say, or a Value) is a TypeError
-    naming the parameter, raised before anything changes.
+    Checked before anything changes: None or a Value put in ``grad`` by mistake
+    would otherwise become NaN, or a Value, in the parameters' data.
     """
+    grads = [p.grad for p in params]
+    if list(map(type, grads)).count(float) != len(grads):  # an int or numpy scalar set by hand, or a mistake
+        grads = [to_float(g, f"{who}.step: params[{i}].grad") for i, g in enumerate(grads)]
+    return grads
+
+
+def _arrays(params: list[Value], grads: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    """The parameters' data and their grads as float64 arrays."""
     import numpy as np  # here, not at the top: `import micrograd_tw` does not load numpy
 
-    grads = [p.grad for p in params]
-    try:
-        g = np.array(grads)  # float64 when every grad is a float (or an int mixed with floats)
-    except (TypeError, ValueError, OverflowError):
-        g = None
-    if g is None or g.dtype != np.float64 or g.shape != (len(params),):
-        g = np.array([to_float(x, f"{who}.step: params[{i}].grad") for i, x in enumerate(grads)])
-    return np.array(data_of(params)), g
+    n = len(params)
+    return np.fromiter(data_of(params), np.float64, n), np.fromiter(grads, np.float64, n)
 
 
 class Optimizer:
@@ -207,7 +209,7 @@ class SGD(Optimizer):
         import numpy as np
 
         lr, mu, wd = self.lr, self.momentum, self.weight_decay
-        data, g = _read(self.params, "SGD")
+        data, g = _arrays(self.params, _grads(self.params, "SGD"))
         with np.errstate(all="ignore"):  # inf and NaN grads give what the float rule gives, silently
             if wd:
                 g = g + wd * data
@@ -311,7 +313,7 @@ class Adam(Optimizer):
         import numpy as np
 
         lr, (b1, b2), eps, wd = self.lr, self.betas, self.eps, self.weight_decay
-        data, g = _read(self.params, "Adam")
+        data, g = _arrays(self.params, _grads(self.params, "Adam"))
         t = self.t + 1
         step_size = lr / (1.0 - b1**t)
         root_bc2 = math.sqrt(1.0 - b2**t)
