@@ -18,7 +18,7 @@ state (momentum buffers, Adam's moments) lives in arrays too.  Each formula is
 written in the order of the per-parameter float rule, and numpy's +, −, ×, ÷
 and √ on float64 round as Python's floats do, so the results are the floats
 that rule gives, bit for bit, with inf and NaN gradients too.  numpy is
-imported by the first optimiser made, not by ``import micrograd_tw``.
+imported when an optimiser first needs it, not by ``import micrograd_tw``.
 
 ``state_dict()`` holds the hyperparameters and the per-parameter state (by
 position, as plain JSON-ready lists), so ``load_state_dict`` into an optimiser
@@ -59,8 +59,8 @@ def _non_negative(x: Any, what: str) -> float:
 def _grads(params: list[Value], who: str) -> list[float]:
     """Every parameter's grad as a float; a grad that is not a real number is a TypeError naming it.
 
-    Checked before anything changes: None or a Value put in ``grad`` by mistake
-    would otherwise become NaN, or a Value, in the parameters' data.
+    Checked before anything changes: numpy would read None put in ``grad`` by
+    mistake as NaN, and a Value as its data.
     """
     grads = [p.grad for p in params]
     if list(map(type, grads)).count(float) != len(grads):  # an int or numpy scalar set by hand, or a mistake
@@ -231,7 +231,7 @@ class SGD(Optimizer):
         """The buffers b, one per parameter (None before its first step): a copy, as in ``state_dict()``."""
         if self._buffer is None:
             return [None] * len(self.params)
-        buffers: list[float | None] = list(self._buffer.tolist())
+        buffers: list[float | None] = self._buffer.tolist()
         if self._unset is not None:
             for i in self._unset.nonzero()[0].tolist():
                 buffers[i] = None
