@@ -14,11 +14,15 @@ stays flat however long training runs.  The update rules are PyTorch's.
 A model may have thousands of parameters, so a step reads every parameter's
 data and grad once into numpy float64 arrays, updates the arrays and writes
 the data back once (``engine.data_of`` / ``engine.set_data``); the per-parameter
-state (momentum buffers, Adam's moments) lives in arrays too.  Each formula is
+state (momentum buffers, Adam's moments) lives in arrays too.  Plain SGD
+(θ ← θ − η·g) is one list comprehension over the floats instead, which
+measures a little faster than the round trip through arrays
+(benchmarks/optim.py).  Each formula is
 written in the order of the per-parameter float rule, and numpy's +, −, ×, ÷
 and √ on float64 round as Python's floats do, so the results are the floats
 that rule gives, bit for bit, with inf and NaN gradients too.  numpy is
-imported when an optimiser first needs it, not by ``import micrograd_tw``.
+imported when an optimiser first needs it, not by ``import micrograd_tw``
+(plain SGD never needs it).
 
 ``state_dict()`` holds the hyperparameters and the per-parameter state (by
 position, as plain JSON-ready lists), so ``load_state_dict`` into an optimiser
@@ -206,10 +210,14 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         """One update of every parameter from its ``grad``."""
-        import numpy as np
-
         lr, mu, wd = self.lr, self.momentum, self.weight_decay
-        data, g = _arrays(self.params, _grads(self.params, "SGD"))
+        grads = _grads(self.params, "SGD")
+        if not (mu or wd):  # θ ← θ − η·g: one pass over the floats, a little faster than numpy arrays
+            set_data(self.params, [x - lr * g for x, g in zip(data_of(self.params), grads)])
+            return
+        import numpy as np  # only here: plain SGD does not load numpy
+
+        data, g = _arrays(self.params, grads)
         with np.errstate(all="ignore"):  # inf and NaN grads give what the float rule gives, silently
             if wd:
                 g = g + wd * data
@@ -270,11 +278,11 @@ class SGD(Optimizer):
 
 def _buffer_arrays(buffers: list[Any]) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Loaded buffers (floats, or None where unset) as SGD keeps them: (values, unset mask)."""
-    import numpy as np
-
     unset = [b is None for b in buffers]
     if all(unset):
         return None, None
+    import numpy as np
+
     values = np.array([0.0 if b is None else b for b in buffers], dtype=np.float64)
     return values, (np.array(unset) if any(unset) else None)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
 import sys
 import warnings
 
@@ -575,3 +576,18 @@ def test_optimisers_follow_torch_optim():
             opt.step()
         expected = w.detach().tolist()
         assert all(abs(a - b) <= tol * max(abs(a), abs(b)) for a, b in zip(got, expected)), ours.__name__
+
+
+def test_plain_sgd_does_not_load_numpy():
+    # The course's first training loops (the moons, the CLI) stay free of numpy's import time.
+    probe = (
+        "import sys, micrograd_tw as mg\n"
+        "p = [mg.Value(1.0)]\n"
+        "opt = mg.optim.SGD(p, lr=0.1)\n"
+        "opt.load_state_dict(opt.state_dict())\n"
+        "p[0].grad = 2.0\n"
+        "opt.step()\n"
+        "print(p[0].data, 'numpy' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["0.8", "False"]
