@@ -13,16 +13,15 @@ stays flat however long training runs.  The update rules are PyTorch's.
 
 A model may have thousands of parameters, so a step reads every parameter's
 data and grad once into numpy float64 arrays, updates the arrays and writes
-the data back once (``engine.data_of`` / ``engine.set_data``); the per-parameter
-state (momentum buffers, Adam's moments) lives in arrays too.  Plain SGD
-(θ ← θ − η·g) is one list comprehension over the floats instead, which
-measures a little faster than the round trip through arrays
-(benchmarks/optim.py).  Each formula is
-written in the order of the per-parameter float rule, and numpy's +, −, ×, ÷
-and √ on float64 round as Python's floats do, so the results are the floats
-that rule gives, bit for bit, with inf and NaN gradients too.  numpy is
-imported when an optimiser first needs it, not by ``import micrograd_tw``
-(plain SGD never needs it).
+the data back once (``engine.data_of`` / ``engine.set_data``); the
+per-parameter state (momentum buffers, Adam's moments) lives in arrays too.
+Plain SGD (θ ← θ − η·g) is one list comprehension over the floats instead,
+which measures a little faster than the round trip through arrays
+(benchmarks/optim.py).  Each formula is written in the order of the
+per-parameter float rule, and numpy's +, −, ×, ÷ and √ on float64 round as
+Python's floats do, so the results are the floats that rule gives, bit for
+bit, with inf and NaN gradients too.  numpy is imported when an optimiser
+first needs it, not by ``import micrograd_tw`` (plain SGD never needs it).
 
 ``state_dict()`` holds the hyperparameters and the per-parameter state (by
 position, as plain JSON-ready lists), so ``load_state_dict`` into an optimiser
