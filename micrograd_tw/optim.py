@@ -7,9 +7,21 @@
         loss.backward()
         opt.step()
 
-``step()`` works on the floats ``p.data`` and ``p.grad`` under ``no_grad``:
-an update never becomes part of a graph, so parameters stay leaves and memory
+``step()`` works on the floats ``p.data`` and ``p.grad``, never on Values: an
+update never becomes part of a graph, so parameters stay leaves and memory
 stays flat however long training runs.  The update rules are PyTorch's.
+
+A model may have thousands of parameters, so a step reads every parameter's
+data and grad once into numpy float64 arrays, updates the arrays and writes
+the data back once (``engine.data_of`` / ``engine.set_data``); the
+per-parameter state (momentum buffers, Adam's moments) lives in arrays too.
+Plain SGD (θ ← θ − η·g) is one list comprehension over the floats instead,
+which measures a little faster than the round trip through arrays
+(benchmarks/optim.py).  Each formula is written in the order of the
+per-parameter float rule, and numpy's +, −, ×, ÷ and √ on float64 round as
+Python's floats do, so the results are the floats that rule gives, bit for
+bit, with inf and NaN gradients too.  numpy is imported when an optimiser
+first needs it, not by ``import micrograd_tw`` (plain SGD never needs it).
 
 ``state_dict()`` holds the hyperparameters and the per-parameter state (by
 position, as plain JSON-ready lists), so ``load_state_dict`` into an optimiser
@@ -22,9 +34,12 @@ import math
 import numbers
 import reprlib
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .engine import Value, no_grad, to_float
+from .engine import Value, data_of, set_data, to_float
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["Optimizer", "SGD", "Adam"]
 
@@ -42,6 +57,26 @@ def _in_range(x: Any, what: str, low: float, high: float, high_open: bool = True
 def _non_negative(x: Any, what: str) -> float:
     """x as a finite float >= 0 (NaN and inf refused)."""
     return _in_range(x, what, 0.0, math.inf)
+
+
+def _grads(params: list[Value], who: str) -> list[float]:
+    """Every parameter's grad as a float; a grad that is not a real number is a TypeError naming it.
+
+    Checked before anything changes: numpy would read None put in ``grad`` by
+    mistake as NaN, and a Value as its data.
+    """
+    grads = [p.grad for p in params]
+    if list(map(type, grads)).count(float) != len(grads):  # an int or numpy scalar set by hand, or a mistake
+        grads = [to_float(g, f"{who}.step: params[{i}].grad") for i, g in enumerate(grads)]
+    return grads
+
+
+def _arrays(params: list[Value], grads: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    """The parameters' data and their grads as float64 arrays."""
+    import numpy as np  # here, not at the top: `import micrograd_tw` does not load numpy
+
+    n = len(params)
+    return np.fromiter(data_of(params), np.float64, n), np.fromiter(grads, np.float64, n)
 
 
 class Optimizer:
@@ -167,23 +202,47 @@ class SGD(Optimizer):
         if nesterov and self.momentum == 0.0:
             raise ValueError("nesterov momentum needs momentum > 0")
         self.nesterov = nesterov
-        self.momentum_buffer: list[float | None] = [None] * len(self.params)
+        # b, one per parameter, once a step has set it; None before the first step.
+        # A loaded state may hold None for some parameters: _unset marks them.
+        self._buffer: np.ndarray | None = None
+        self._unset: np.ndarray | None = None
 
     def step(self) -> None:
         """One update of every parameter from its ``grad``."""
-        lr, mu, wd, nesterov = self.lr, self.momentum, self.weight_decay, self.nesterov
-        buffers = self.momentum_buffer
-        with no_grad():
-            for i, p in enumerate(self.params):
-                g = p.grad
-                if wd:
-                    g += wd * p.data
-                if mu:
-                    b = buffers[i]
-                    b = g if b is None else mu * b + g
-                    buffers[i] = b
-                    g = g + mu * b if nesterov else b
-                p.data -= lr * g
+        lr, mu, wd = self.lr, self.momentum, self.weight_decay
+        grads = _grads(self.params, "SGD")
+        if not (mu or wd):  # θ ← θ − η·g: one pass over the floats, a little faster than numpy arrays
+            set_data(self.params, [x - lr * g for x, g in zip(data_of(self.params), grads)])
+            return
+        import numpy as np  # only here: plain SGD does not load numpy
+
+        data, g = _arrays(self.params, grads)
+        with np.errstate(all="ignore"):  # inf and NaN grads give what the float rule gives, silently
+            if wd:
+                g = g + wd * data
+            if mu:
+                b = self._buffer
+                if b is None:
+                    b = g
+                elif self._unset is None:
+                    b = mu * b + g
+                else:
+                    b = np.where(self._unset, g, mu * b + g)
+                self._buffer, self._unset = b, None
+                g = g + mu * b if self.nesterov else b
+            data = data - lr * g
+        set_data(self.params, data.tolist())
+
+    @property
+    def momentum_buffer(self) -> list[float | None]:
+        """The buffers b, one per parameter (None before its first step): a copy, as in ``state_dict()``."""
+        if self._buffer is None:
+            return [None] * len(self.params)
+        buffers: list[float | None] = self._buffer.tolist()
+        if self._unset is not None:
+            for i in self._unset.nonzero()[0].tolist():
+                buffers[i] = None
+        return buffers
 
     def state_dict(self) -> dict[str, Any]:
         """Hyperparameters and momentum buffers (None before the first step), JSON-ready."""
@@ -193,7 +252,7 @@ class SGD(Optimizer):
             "momentum": self.momentum,
             "weight_decay": self.weight_decay,
             "nesterov": self.nesterov,
-            "momentum_buffer": list(self.momentum_buffer),
+            "momentum_buffer": self.momentum_buffer,
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -213,7 +272,18 @@ class SGD(Optimizer):
         buffers = self._floats(state["momentum_buffer"], "momentum_buffer", problems, allow_none=True)
         self._refuse(problems)
         self.lr, self.momentum, self.weight_decay, self.nesterov = lr, mu, wd, nesterov
-        self.momentum_buffer = buffers
+        self._buffer, self._unset = _buffer_arrays(buffers)
+
+
+def _buffer_arrays(buffers: list[Any]) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Loaded buffers (floats, or None where unset) as SGD keeps them: (values, unset mask)."""
+    unset = [b is None for b in buffers]
+    if all(unset):
+        return None, None
+    import numpy as np
+
+    values = np.array([0.0 if b is None else b for b in buffers], dtype=np.float64)
+    return values, (np.array(unset) if any(unset) else None)
 
 
 class Adam(Optimizer):
@@ -235,32 +305,45 @@ class Adam(Optimizer):
         eps: float = 1e-8,
         weight_decay: float = 0.0,
     ) -> None:
+        import numpy as np
+
         super().__init__(params, lr)
         self.betas = _betas(betas)
         self.eps = _non_negative(eps, "eps")
         self.weight_decay = _non_negative(weight_decay, "weight_decay")
         self.t = 0  # steps taken, for the bias correction
-        n = len(self.params)
-        self.exp_avg = [0.0] * n  # m: running mean of gradients
-        self.exp_avg_sq = [0.0] * n  # v: running mean of squared gradients
+        self._exp_avg = np.zeros(len(self.params))  # m: running mean of gradients
+        self._exp_avg_sq = np.zeros(len(self.params))  # v: running mean of squared gradients
 
     def step(self) -> None:
         """One update of every parameter from its ``grad``."""
+        import numpy as np
+
         lr, (b1, b2), eps, wd = self.lr, self.betas, self.eps, self.weight_decay
-        self.t += 1
-        step_size = lr / (1.0 - b1**self.t)
-        root_bc2 = math.sqrt(1.0 - b2**self.t)
-        m_list, v_list = self.exp_avg, self.exp_avg_sq
-        with no_grad():
-            for i, p in enumerate(self.params):
-                g = p.grad
-                if wd:
-                    g += wd * p.data
-                m = m_list[i] = b1 * m_list[i] + (1.0 - b1) * g
-                v = v_list[i] = b2 * v_list[i] + (1.0 - b2) * g * g
-                denom = math.sqrt(v) / root_bc2 + eps
-                if denom:
-                    p.data -= step_size * (m / denom)
+        data, g = _arrays(self.params, _grads(self.params, "Adam"))
+        t = self.t + 1
+        step_size = lr / (1.0 - b1**t)
+        root_bc2 = math.sqrt(1.0 - b2**t)
+        with np.errstate(all="ignore"):  # inf and NaN grads give what the float rule gives, silently
+            if wd:
+                g = g + wd * data
+            m = b1 * self._exp_avg + (1.0 - b1) * g
+            v = b2 * self._exp_avg_sq + (1.0 - b2) * g * g
+            denom = np.sqrt(v) / root_bc2 + eps
+            # With eps = 0 a parameter whose gradients were all 0 has denom 0: it is left alone.
+            data = np.where(denom != 0.0, data - step_size * (m / denom), data)
+        self.t, self._exp_avg, self._exp_avg_sq = t, m, v
+        set_data(self.params, data.tolist())
+
+    @property
+    def exp_avg(self) -> list[float]:
+        """m, one per parameter: a copy, as in ``state_dict()``."""
+        return self._exp_avg.tolist()
+
+    @property
+    def exp_avg_sq(self) -> list[float]:
+        """v, one per parameter: a copy, as in ``state_dict()``."""
+        return self._exp_avg_sq.tolist()
 
     def state_dict(self) -> dict[str, Any]:
         """Hyperparameters, step count and moment estimates, JSON-ready."""
@@ -271,12 +354,14 @@ class Adam(Optimizer):
             "eps": self.eps,
             "weight_decay": self.weight_decay,
             "step": self.t,
-            "exp_avg": list(self.exp_avg),
-            "exp_avg_sq": list(self.exp_avg_sq),
+            "exp_avg": self.exp_avg,
+            "exp_avg_sq": self.exp_avg_sq,
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore hyperparameters and moments; everything is checked before anything changes."""
+        import numpy as np
+
         keys = ("lr", "betas", "eps", "weight_decay", "step", "exp_avg", "exp_avg_sq")
         problems = self._check_state(state, keys)
         if problems:
@@ -294,7 +379,8 @@ class Adam(Optimizer):
             problems.append("exp_avg_sq: a running mean of squares cannot be negative")
         self._refuse(problems)
         self.lr, self.betas, self.eps, self.weight_decay = lr, betas, eps, wd
-        self.t, self.exp_avg, self.exp_avg_sq = int(t), m, v
+        self.t = int(t)
+        self._exp_avg, self._exp_avg_sq = np.array(m, dtype=np.float64), np.array(v, dtype=np.float64)
 
 
 _MAX_STEP = 2**53  # the step count is an exponent of a float (β₁ᵗ): counted exactly up to here

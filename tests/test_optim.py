@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
 import sys
+import warnings
 
+import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import micrograd_tw as mg
 from micrograd_tw.nn import MLP
@@ -330,3 +335,259 @@ def test_adam_refuses_a_step_count_too_large_for_a_float_exponent():
         opt.load_state_dict(state)
     assert len(str(e.value)) < 250  # the 401 digits are not printed
     assert opt.t == 0
+
+
+# ------------------------------------------- bit for bit against the float rules
+# The optimisers compute on numpy arrays.  These references are the per-parameter
+# float loops of PyTorch's rules, written here on Python floats: every float the
+# optimisers give must be the one the loop gives (same bits; NaN counts as NaN).
+
+
+def sgd_reference(data, grad_steps, lr, momentum=0.0, weight_decay=0.0, nesterov=False, buffers=None):
+    """torch.optim.SGD (dampening 0) one float at a time: (data after each step, buffers)."""
+    data = list(data)
+    buffers = [None] * len(data) if buffers is None else list(buffers)
+    history = []
+    for grads in grad_steps:
+        for i, g in enumerate(grads):
+            if weight_decay != 0.0:
+                g = g + weight_decay * data[i]
+            if momentum != 0.0:
+                b = g if buffers[i] is None else momentum * buffers[i] + g
+                buffers[i] = b
+                g = g + momentum * b if nesterov else b
+            data[i] = data[i] - lr * g
+        history.append(list(data))
+    return history, buffers
+
+
+def adam_float_rule(data, grad_steps, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    """torch.optim.Adam one float at a time: (data after each step, m, v).
+
+    m ← β₁m + (1 − β₁)g, v ← β₂v + ((1 − β₂)g)g, θ ← θ − (η/(1 − β₁ᵗ))·(m / (√v/√(1 − β₂ᵗ) + eps));
+    where that denominator is 0 (eps = 0, v = 0) θ stays as it is.
+    """
+    b1, b2 = betas
+    data = list(data)
+    m = [0.0] * len(data)
+    v = [0.0] * len(data)
+    history = []
+    for t, grads in enumerate(grad_steps, start=1):
+        step_size = lr / (1.0 - b1**t)
+        root_bc2 = math.sqrt(1.0 - b2**t)
+        for i, g in enumerate(grads):
+            if weight_decay != 0.0:
+                g = g + weight_decay * data[i]
+            m[i] = b1 * m[i] + (1.0 - b1) * g
+            v[i] = b2 * v[i] + (1.0 - b2) * g * g
+            denom = math.sqrt(v[i]) / root_bc2 + eps
+            if denom != 0.0:
+                data[i] = data[i] - step_size * (m[i] / denom)
+        history.append(list(data))
+    return history, m, v
+
+
+def bits(floats):
+    """Floats as hex strings: equal means the same float, -0.0 is not 0.0 and NaN matches NaN."""
+    return [float(x).hex() for x in floats]
+
+
+SPECIALS = [math.inf, -math.inf, math.nan, 0.0, -0.0, 1e308, -1e308, 5e-324]
+
+
+def random_grads(n, steps, seed, specials=False):
+    """Gradients over many magnitudes, a fifth of them 0, and the first 10 parameters' always 0."""
+    rng = np.random.default_rng(seed)
+    grad_steps = []
+    for _ in range(steps):
+        g = rng.normal(size=n) * 10.0 ** rng.integers(-6, 6, size=n)
+        g[rng.random(n) < 0.2] = 0.0
+        if specials:
+            hit = rng.random(n) < 0.05
+            g[hit] = rng.choice(SPECIALS, size=int(hit.sum()))
+        g[:10] = 0.0
+        grad_steps.append(g.tolist())
+    return grad_steps
+
+
+def steps_of(opt, params, grad_steps):
+    """Step opt with each gradient list in turn (no numpy warning may escape); data after each step."""
+    history = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for grads in grad_steps:
+            for p, g in zip(params, grads):
+                p.grad = g
+            opt.step()
+            history.append([p.data for p in params])
+    return history
+
+
+N_PARAMS = 300
+START = np.random.default_rng(0).normal(size=N_PARAMS).tolist()
+
+SGD_OPTIONS = [
+    dict(lr=0.05),
+    dict(lr=0.05, weight_decay=1e-2),
+    dict(lr=0.05, momentum=0.9),
+    dict(lr=0.01, momentum=0.5, weight_decay=1e-3),
+    dict(lr=0.05, momentum=0.9, nesterov=True),
+    dict(lr=0.1, momentum=0.3, nesterov=True, weight_decay=0.5),
+]
+ADAM_OPTIONS = [
+    dict(lr=0.01),
+    dict(lr=0.01, eps=0.0),
+    dict(lr=0.003, betas=(0.5, 0.9), eps=1e-3, weight_decay=0.1),
+    dict(lr=0.01, betas=(0.0, 0.0), eps=0.0, weight_decay=1e-2),
+    dict(lr=0.1, betas=(0.99, 0.9999), eps=1.0),
+]
+
+
+@pytest.mark.parametrize("specials", [False, True], ids=["finite", "inf-nan"])
+@pytest.mark.parametrize("options", SGD_OPTIONS, ids=str)
+def test_sgd_gives_the_float_rules_floats(options, specials):
+    grad_steps = random_grads(N_PARAMS, 30, seed=1, specials=specials)
+    params = [mg.Value(x) for x in START]
+    opt = SGD(params, **options)
+    got = steps_of(opt, params, grad_steps)
+    expected, buffers = sgd_reference(START, grad_steps, **options)
+    assert [bits(row) for row in got] == [bits(row) for row in expected]
+    if options.get("momentum"):
+        assert bits(opt.state_dict()["momentum_buffer"]) == bits(buffers)
+
+
+@pytest.mark.parametrize("specials", [False, True], ids=["finite", "inf-nan"])
+@pytest.mark.parametrize("options", ADAM_OPTIONS, ids=str)
+def test_adam_gives_the_float_rules_floats(options, specials):
+    grad_steps = random_grads(N_PARAMS, 30, seed=2, specials=specials)
+    params = [mg.Value(x) for x in START]
+    opt = Adam(params, **options)
+    got = steps_of(opt, params, grad_steps)
+    expected, m, v = adam_float_rule(START, grad_steps, **options)
+    assert [bits(row) for row in got] == [bits(row) for row in expected]
+    state = opt.state_dict()
+    assert (bits(state["exp_avg"]), bits(state["exp_avg_sq"]), state["step"]) == (bits(m), bits(v), 30)
+    if options.get("eps") == 0.0 and not options.get("weight_decay"):  # gradients all 0: did not move
+        assert got[-1][:10] == START[:10]
+
+
+_any_float = st.floats(allow_nan=True, allow_infinity=True)
+
+
+@given(
+    grad_steps=st.lists(st.lists(_any_float, min_size=4, max_size=4), min_size=1, max_size=4),
+    start=st.lists(st.floats(-1e300, 1e300), min_size=4, max_size=4),
+    lr=st.floats(0.0, 10.0),
+    momentum=st.sampled_from([0.0, 0.5, 0.9, 0.999]),
+    weight_decay=st.sampled_from([0.0, 1e-4, 1.0]),
+    nesterov=st.booleans(),
+    betas=st.tuples(st.floats(0.0, 0.999), st.floats(0.0, 0.999)),
+    eps=st.sampled_from([0.0, 1e-8, 1.0]),
+)
+def test_every_option_combination_gives_the_float_rules_floats(
+    grad_steps, start, lr, momentum, weight_decay, nesterov, betas, eps
+):
+    params = [mg.Value(x) for x in start]
+    sgd = dict(lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov and momentum > 0)
+    got = steps_of(SGD(params, **sgd), params, grad_steps)
+    assert [bits(r) for r in got] == [bits(r) for r in sgd_reference(start, grad_steps, **sgd)[0]]
+    params = [mg.Value(x) for x in start]
+    adam = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+    got = steps_of(Adam(params, **adam), params, grad_steps)
+    assert [bits(r) for r in got] == [bits(r) for r in adam_float_rule(start, grad_steps, **adam)[0]]
+
+
+BOTH_OPTIMISERS = pytest.mark.parametrize(
+    "make", [lambda ps: SGD(ps, momentum=0.9), lambda ps: Adam(ps)], ids=["SGD", "Adam"]
+)
+
+
+def test_sgd_buffers_loaded_with_some_none_follow_the_float_rule():
+    # A saved state may hold None for a parameter whose buffer was never set: its first b is g.
+    buffers = [None if i % 3 == 0 else 0.1 * i for i in range(30)]
+    grad_steps = random_grads(30, 5, seed=3)
+    params = [mg.Value(x) for x in START[:30]]
+    opt = SGD(params, lr=0.1, momentum=0.9)
+    opt.load_state_dict({**opt.state_dict(), "momentum_buffer": list(buffers)})
+    assert opt.state_dict()["momentum_buffer"] == buffers
+    got = steps_of(opt, params, grad_steps)
+    expected, after = sgd_reference(START[:30], grad_steps, lr=0.1, momentum=0.9, buffers=buffers)
+    assert [bits(r) for r in got] == [bits(r) for r in expected]
+    assert bits(opt.momentum_buffer) == bits(after)
+
+
+@BOTH_OPTIMISERS
+def test_state_is_copied_in_and_out(make):
+    params = [mg.Value(1.0), mg.Value(2.0)]
+    opt = make(params)
+    for p in params:
+        p.grad = 1.0
+    opt.step()
+    state = opt.state_dict()
+    before = json.dumps(state)
+    other = make([mg.Value(0.0), mg.Value(0.0)])
+    other.load_state_dict(state)
+    for value in state.values():  # the caller's lists, and the lists handed out, are not the state
+        if isinstance(value, list):
+            value[0] = 123.0
+    for listed in (opt.state_dict(), other.state_dict()):
+        for value in listed.values():
+            if isinstance(value, list):
+                value[1] = 456.0
+    assert json.dumps(opt.state_dict()) == before == json.dumps(other.state_dict())
+
+
+@BOTH_OPTIMISERS
+@pytest.mark.parametrize(
+    "bad, kind", [(None, "NoneType"), ("0.5", "str"), (mg.Value(1.0), "Value"), (1j, "complex")]
+)
+def test_a_grad_that_is_not_a_number_is_refused_and_changes_nothing(make, bad, kind):
+    params = [mg.Value(1.0), mg.Value(2.0), mg.Value(3.0)]
+    opt = make(params)
+    for p in params:
+        p.grad = 0.5
+    opt.step()
+    state, data = json.dumps(opt.state_dict()), [p.data for p in params]
+    params[1].grad = bad
+    with pytest.raises(TypeError, match=rf"step: params\[1\]\.grad must be a real number .*got {kind}"):
+        opt.step()
+    assert json.dumps(opt.state_dict()) == state
+    assert [p.data for p in params] == data
+
+
+def test_optimisers_follow_torch_optim():
+    # torch's CPU kernels compute a + α·b (θ − η·g, β·b + g, ...) as one fused multiply-add,
+    # rounded once where the float rule rounds twice: the last bits differ, and where
+    # θ − η·g cancels the relative difference grows (up to 9e-15 here).
+    torch = pytest.importorskip("torch")
+    tol = 1e-13
+    grad_steps = random_grads(50, 8, seed=4)
+    cases = [
+        (SGD, torch.optim.SGD, dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-2)),
+        (Adam, torch.optim.Adam, dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=1e-2)),
+    ]
+    for ours, theirs, options in cases:
+        params = [mg.Value(x) for x in START[:50]]
+        got = steps_of(ours(params, **options), params, grad_steps)[-1]
+        w = torch.tensor(START[:50], dtype=torch.float64, requires_grad=True)
+        opt = theirs([w], foreach=False, **options)
+        for grads in grad_steps:
+            w.grad = torch.tensor(grads, dtype=torch.float64)
+            opt.step()
+        expected = w.detach().tolist()
+        assert all(abs(a - b) <= tol * max(abs(a), abs(b)) for a, b in zip(got, expected)), ours.__name__
+
+
+def test_plain_sgd_does_not_load_numpy():
+    # The course's first training loops (the moons, the CLI) stay free of numpy's import time.
+    probe = (
+        "import sys, micrograd_tw as mg\n"
+        "p = [mg.Value(1.0)]\n"
+        "opt = mg.optim.SGD(p, lr=0.1)\n"
+        "opt.load_state_dict(opt.state_dict())\n"
+        "p[0].grad = 2.0\n"
+        "opt.step()\n"
+        "print(p[0].data, 'numpy' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["0.8", "False"]

@@ -349,6 +349,33 @@ def test_zero_grad_of_none_is_a_clear_type_error() -> None:
         mg.zero_grad(None)  # type: ignore[arg-type]
 
 
+# ---------------------------------------------------------------- many parameters at once
+
+
+def test_data_of_set_data_and_add_to_grads() -> None:
+    a, b = Value(1.5), Value(-2.0)
+    assert engine.data_of([a, b]) == [1.5, -2.0]
+    engine.set_data([a, b], np.array([0.25, 3.0]).tolist())
+    assert (a.data, b.data, type(a.data)) == (0.25, 3.0, float)
+    assert (a * b).data == 0.75
+    a.grad, b.grad = 1.0, 2.0
+    engine.add_to_grads([a, b], [0.5, -2.0])
+    assert (a.grad, b.grad) == (1.5, 0.0)
+
+
+def test_zero_grad_refuses_a_non_value_before_changing_any_grad() -> None:
+    class Param(Value):
+        pass
+
+    a, b = Value(1.0), Param(2.0)
+    a.grad, b.grad = 3.0, 4.0
+    with pytest.raises(TypeError, match="zero_grad: item 1 is a float, not a Value"):
+        mg.zero_grad([a, 2.0, b])
+    assert (a.grad, b.grad) == (3.0, 4.0)
+    mg.zero_grad([a, b])  # a subclass of Value is a Value
+    assert (a.grad, b.grad) == (0.0, 0.0)
+
+
 # ---------------------------------------------------------------- compiled kernels at extremes
 
 EXTREMES = [math.inf, -math.inf, math.nan, 0.0, -0.0, 1e308, -1e308, 5e-324, 1.0, -2.0]
