@@ -234,15 +234,15 @@ class SGD(Optimizer):
         set_data(self.params, data.tolist())
 
     @property
-    def momentum_buffer(self) -> list[float | None]:
-        """The buffers b, one per parameter (None before its first step): a copy, as in ``state_dict()``."""
+    def momentum_buffer(self) -> tuple[float | None, ...]:
+        """The buffers b, one per parameter (None before its first step); read-only: see load_state_dict."""
         if self._buffer is None:
-            return [None] * len(self.params)
+            return (None,) * len(self.params)
         buffers: list[float | None] = self._buffer.tolist()
         if self._unset is not None:
             for i in self._unset.nonzero()[0].tolist():
                 buffers[i] = None
-        return buffers
+        return tuple(buffers)
 
     def state_dict(self) -> dict[str, Any]:
         """Hyperparameters and momentum buffers (None before the first step), JSON-ready."""
@@ -252,7 +252,7 @@ class SGD(Optimizer):
             "momentum": self.momentum,
             "weight_decay": self.weight_decay,
             "nesterov": self.nesterov,
-            "momentum_buffer": self.momentum_buffer,
+            "momentum_buffer": list(self.momentum_buffer),
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -336,14 +336,14 @@ class Adam(Optimizer):
         set_data(self.params, data.tolist())
 
     @property
-    def exp_avg(self) -> list[float]:
-        """m, one per parameter: a copy, as in ``state_dict()``."""
-        return self._exp_avg.tolist()
+    def exp_avg(self) -> tuple[float, ...]:
+        """m, one per parameter, read-only (``load_state_dict`` sets it)."""
+        return tuple(self._exp_avg.tolist())
 
     @property
-    def exp_avg_sq(self) -> list[float]:
-        """v, one per parameter: a copy, as in ``state_dict()``."""
-        return self._exp_avg_sq.tolist()
+    def exp_avg_sq(self) -> tuple[float, ...]:
+        """v, one per parameter, read-only (``load_state_dict`` sets it)."""
+        return tuple(self._exp_avg_sq.tolist())
 
     def state_dict(self) -> dict[str, Any]:
         """Hyperparameters, step count and moment estimates, JSON-ready."""
@@ -354,8 +354,8 @@ class Adam(Optimizer):
             "eps": self.eps,
             "weight_decay": self.weight_decay,
             "step": self.t,
-            "exp_avg": self.exp_avg,
-            "exp_avg_sq": self.exp_avg_sq,
+            "exp_avg": list(self.exp_avg),
+            "exp_avg_sq": list(self.exp_avg_sq),
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:

@@ -591,3 +591,18 @@ def test_plain_sgd_does_not_load_numpy():
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["0.8", "False"]
+
+
+def test_state_attributes_are_read_only_so_a_write_cannot_be_lost():
+    # They are views of the state as it is now; a write goes through load_state_dict, which checks it.
+    ps = [mg.Value(1.0), mg.Value(2.0)]
+    sgd, adam = mg.optim.SGD(ps, lr=0.1, momentum=0.9), mg.optim.Adam(ps)
+    for p in ps:
+        p.grad = 1.0
+    sgd.step()
+    adam.step()
+    assert sgd.momentum_buffer == (1.0, 1.0)
+    assert adam.exp_avg == ((1 - 0.9) * 1.0,) * 2  # (1 − β₁)·g on the first step
+    for attribute in (sgd.momentum_buffer, adam.exp_avg, adam.exp_avg_sq):
+        with pytest.raises(TypeError):
+            attribute[0] = 5.0
