@@ -804,14 +804,20 @@ def data_of(values: list[Value]) -> list[float]:
 
 def set_data(values: list[Value], data: Iterable[float]) -> None:
     """``v.data = x`` for each pair; ``data`` must be built-in floats (as from ``ndarray.tolist()``)."""
-    for v, x in zip(values, data):
+    for v, x in zip(values, data, strict=True):
         v._data = x
 
 
 def add_to_grads(values: list[Value], amounts: Iterable[float]) -> None:
     """``v.grad += a`` for each pair."""
-    for v, a in zip(values, amounts):
+    for v, a in zip(values, amounts, strict=True):
         v.grad += a
+
+
+def descend(values: list[Value], grads: list[float], lr: float) -> None:
+    """``v.data -= lr * g`` for each pair: plain gradient descent, θ ← θ − η ∂L/∂θ; ``grads`` are floats."""
+    for v, g in zip(values, grads, strict=True):
+        v._data -= lr * g
 
 
 # ------------------------------------------------------------ anomaly checks

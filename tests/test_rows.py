@@ -361,6 +361,10 @@ def test_data_of_set_data_and_add_to_grads() -> None:
     a.grad, b.grad = 1.0, 2.0
     engine.add_to_grads([a, b], [0.5, -2.0])
     assert (a.grad, b.grad) == (1.5, 0.0)
+    engine.descend([a, b], [2.0, -4.0], 0.5)  # θ ← θ − η·g
+    assert (a.data, b.data) == (0.25 - 1.0, 3.0 + 2.0)
+    with pytest.raises(ValueError):  # a list of another length is a mistake, not a shorter update
+        engine.set_data([a, b], [1.0])
 
 
 def test_zero_grad_refuses_a_non_value_before_changing_any_grad() -> None:
