@@ -194,7 +194,10 @@ def w3() -> None:
 
 # ----------------------------------------------------------- the generation workloads
 
-GEN_STEPS = 10 if QUICK else 60  # steps per engine, in interleaved rounds
+# Steps per engine.  The engines take turns step by step (compiled, its replay, its parameter
+# traffic, torch, then again): on a shared machine the speed drifts over seconds, and a ratio of
+# two steps taken a millisecond apart is steadier than a ratio of two separate runs.
+GEN_STEPS = 40 if QUICK else 300
 GEN_CHECK_STEPS = 3
 GEN_RTOL = 1e-9  # compiled and torch add in different orders: losses agree to rounding, not bit for bit
 
@@ -256,6 +259,18 @@ def generation_workloads() -> dict[str, dict[str, Any]]:
     }
 
 
+def taking_turns(steps: dict[str, Any], turns: int, warmup: int = 3) -> dict[str, list[float]]:
+    """CPU time of each engine's step, the engines taking turns one step at a time."""
+    for step in steps.values():
+        for _ in range(warmup):
+            step()
+    times: dict[str, list[float]] = {e: [] for e in steps}
+    for _ in range(turns):
+        for e, step in steps.items():
+            times[e].append(common.timed(step)[0])
+    return times
+
+
 def generation() -> None:
     print(how_run())
     try:
@@ -275,19 +290,18 @@ def generation() -> None:
                     f"{name}: compiled losses {losses['compiled']} differ from torch's {losses['torch']}"
                 )
         first = min(work["first_call"]() for _ in range(2 if QUICK else 3))
-        steps = {e: work[e]() for e in ["replay", "parameters", *engines]}
-        times: dict[str, list[float]] = {e: [] for e in steps}
-        for _ in range(ROUNDS):
-            for e, step in steps.items():
-                times[e] += common.time_steps(step, max(1, GEN_STEPS // ROUNDS), warmup=2)["times"]
+        steps = {e: work[e]() for e in ["compiled", "replay", "parameters", *engines[1:]]}
+        times = taking_turns(steps, GEN_STEPS)
         med = {e: common.median(ts) for e, ts in times.items()}
-        ratio = f"{med['compiled'] / med['torch']:.2f}" if "torch" in med else "-"
+        # Each ratio is the median over the turns of (this engine's step / torch's step in the same turn).
+        over_torch = {
+            e: common.median([a / b for a, b in zip(ts, times["torch"])]) for e, ts in times.items()
+        } if "torch" in times else {}
+        ratio = f"{over_torch['compiled']:.2f}" if over_torch else "-"
         torch_time = common.fmt_time(med["torch"]) if "torch" in med else "skipped"
-        replay = f"{common.fmt_time(med['replay'])}" + (
-            f" ({med['replay'] / med['torch']:.2f})" if "torch" in med else ""
-        )
+        replay = common.fmt_time(med["replay"]) + (f" ({over_torch['replay']:.2f})" if over_torch else "")
         traffic = common.fmt_time(med["parameters"]) + (
-            f" ({med['parameters'] / med['torch']:.2f})" if "torch" in med else ""
+            f" ({over_torch['parameters']:.2f})" if over_torch else ""
         )
         compiled = common.fmt_time(med["compiled"])
         rows.append([name, compiled, replay, traffic, torch_time, ratio, f"{first:.2f} s"])
@@ -297,6 +311,8 @@ def generation() -> None:
          "torch (CPU)", "compiled / torch", "first call"],
         rows,
     )
+    print(f"medians of {GEN_STEPS} steps each, the engines taking turns step by step; a ratio is the median")
+    print("over the turns of the step's time over torch's step in the same turn.")
     print("compiled: opt.zero_grad(), fast.backward, opt.step() with mg.optim.SGD; torch: the same step on")
     print("tensors.  Parameter traffic: the part of the compiled step that touches every parameter Value")
     print("(zero its grad, read its data, add its gradient, update it) with no arithmetic: it grows with the")
