@@ -800,12 +800,16 @@ class _Tape:
             self.scratch_lock.release()
 
     def forward(
-        self, columns: list[np.ndarray], batch: int, V: np.ndarray | None = None
+        self, columns: list[np.ndarray], batch: int, V: np.ndarray | None = None, data: Any = None
     ) -> tuple[np.ndarray, np.ndarray, list[Any]]:
-        """Fill V (given, or new) and U for a batch; returns them and what each group saved for backward."""
+        """Fill V (given, or new) and U for a batch; returns them and what each group saved for backward.
+
+        The parameters' values are read from the Values at every call (opt.step() is seen), or
+        taken from ``data`` (benchmarks/compile_models.py measures parameters kept in an array).
+        """
         n_p = len(self.params)
         U = np.empty(self.n_u)
-        U[:n_p] = np.fromiter(engine.data_of(self.params), float, n_p)  # every call: opt.step() is seen
+        U[:n_p] = np.fromiter(engine.data_of(self.params), float, n_p) if data is None else data
         U[n_p : n_p + len(self.consts)] = self.consts
         if V is None:
             V = np.empty((self.n_v, batch))

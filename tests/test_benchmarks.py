@@ -129,3 +129,15 @@ def test_the_generation_benchmarks_time_the_examples_models():
     losses = [step() for _ in range(3)]
     assert losses[0] == pytest.approx(3.3, abs=0.6)  # near ln 27 at the start
     assert losses[2] < losses[0]  # SGD lowers the loss
+
+
+def test_the_step_with_parameters_in_arrays_takes_the_compiled_steps_exactly():
+    """compile_models.arrays_step measures the same arithmetic as sgd_step, only without the Values."""
+    import compile_models as models
+
+    pixels, eps = models.vae_data()
+    pixels, eps = pixels[:16], eps[:16]
+    compiled, arrays = models.vae_compiled_step(pixels, eps), models.vae_arrays_step(pixels, eps)
+    losses = [(compiled(), arrays()) for _ in range(4)]
+    assert all(a == b for a, b in losses)
+    assert losses[3][0] < losses[0][0]
