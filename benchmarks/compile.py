@@ -194,9 +194,9 @@ def w3() -> None:
 
 # ----------------------------------------------------------- the generation workloads
 
-# Steps per engine.  The engines take turns step by step (compiled, its replay, its parameter
-# traffic, torch, then again): on a shared machine the speed drifts over seconds, and a ratio of
-# two steps taken a millisecond apart is steadier than a ratio of two separate runs.
+# Steps per engine.  The engines take turns step by step: on a shared machine the speed drifts
+# over seconds, and a ratio of two steps taken a millisecond apart is steadier than a ratio of
+# two separate runs.
 GEN_STEPS = 40 if QUICK else 300
 GEN_CHECK_STEPS = 3
 GEN_RTOL = 1e-9  # compiled and torch add in different orders: losses agree to rounding, not bit for bit
@@ -262,14 +262,24 @@ def generation_workloads() -> dict[str, dict[str, Any]]:
 
 
 def taking_turns(steps: dict[str, Any], turns: int, warmup: int = 3) -> dict[str, list[float]]:
-    """CPU time of each engine's step, the engines taking turns one step at a time."""
+    """CPU time of each engine's step, the engines taking turns one step at a time.
+
+    Each turn runs the engines in a new (seeded) order: a step finds the caches
+    as the step before it left them, and a fixed order would always put one
+    engine after the same other one.
+    """
+    import random
+
     for step in steps.values():
         for _ in range(warmup):
             step()
+    order = list(steps)
+    shuffle = random.Random(0).shuffle
     times: dict[str, list[float]] = {e: [] for e in steps}
     for _ in range(turns):
-        for e, step in steps.items():
-            times[e].append(common.timed(step)[0])
+        shuffle(order)
+        for e in order:
+            times[e].append(common.timed(steps[e])[0])
     return times
 
 

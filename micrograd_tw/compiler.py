@@ -442,61 +442,80 @@ class _Reduce(_Group):
         return self.block.gradient_writes(picked=True)  # whole rows or not, whichever backward takes
 
 
+class _Layer:
+    """k neurons over one shared list of n varying inputs: Σ wᵢxᵢ is W @ X, and its gradients
+    g @ Xᵀ and Wᵀ @ g are matrix products too.
+
+    The inputs are read in the order of their slots, and W's columns in the
+    same order: a layer's outputs are laid out in whatever order their group
+    sorted them, and the next layer reads them in neuron order, so reading
+    them as stored makes X a view of V's rows (no copy forward, and their
+    gradient is computed straight into GV's rows) at the cost of permuting W's
+    columns, a small read.
+    """
+
+    def __init__(self, matrix: _Block, inputs: _Block, grad_w: bool, grad_x: bool) -> None:
+        slots, n = inputs.rows.slots, inputs.n  # the shared list: n slots
+        order = sorted(range(n), key=lambda j: slots[j])
+        flat = matrix.rows.slots  # m × n, m = k (or 1 when k = 1)
+        self.m, self.n = len(flat) // n, n
+        self.w = _Rows([flat[i * n + j] for i in range(self.m) for j in order], collapse=False)
+        self.x = _Rows([slots[j] for j in order], collapse=False)
+        self.grad_w, self.grad_x = grad_w, grad_x
+
+    def forward(self, V: np.ndarray, U: np.ndarray, out: Any) -> Any:
+        W = U[self.w.read].reshape(self.m, self.n)
+        X = V[self.x.read]
+        np.matmul(W, X, out=V[out])  # straight into the group's rows
+        return W, X
+
+    def backward(self, GV: np.ndarray, GU: np.ndarray, g: Any, saved: Any) -> None:
+        W, X = saved
+        if self.grad_w:
+            self.w.add(GU, (g @ X.T).reshape(-1))
+        if self.grad_x:
+            view = self.x.view(GV)
+            if view is not None:  # the first gradient to reach these rows: computed into them
+                np.matmul(W.T, g, out=view)
+            else:
+                self.x.add(GV, W.T @ g)
+
+
 class _Dot(_Group):
-    """Σ wᵢxᵢ over k nodes: for a layer of neurons, one matrix product."""
+    """Σ wᵢxᵢ over k nodes: for a layer of neurons, one matrix product (``_Layer``)."""
 
     def __init__(self, varying: bool, out: Any, ws: _Block, xs: _Block, grads: tuple[bool, bool]) -> None:
         self.op, self.varying, self.out = "dot", varying, out
         self.ws, self.xs, self.grads = ws, xs, grads
         self.needs_grad = any(grads)
-        # A layer: uniform weights (k, n), one shared list of varying inputs (n, batch).
-        # Then Σ wᵢxᵢ is W @ X, and both gradients are matrix products too.
-        self.matmul = None
-        for i, (a, b) in enumerate(((ws, xs), (xs, ws))):
+        # A layer: uniform weights (k, n), one shared list of varying inputs (n, batch), either way round.
+        self.layer = None
+        for a, b, grad_a, grad_b in ((ws, xs, *grads), (xs, ws, *grads[::-1])):
             if varying and a.kind == "U" and (a.k == 1 or not a.shared) and b.kind == "V" and b.shared:
-                self.matmul = i  # 0: ws are the matrix, 1: xs are
+                self.layer = _Layer(a, b, grad_a, grad_b)
 
     def run_forward(self, V: np.ndarray, U: np.ndarray) -> Any:
+        if self.layer is not None:
+            return self.layer.forward(V, U, self.out)
         w, x = self.ws.get(V, U), self.xs.get(V, U)
-        if self.matmul is None:
-            self._store(V, U)[self.out] = _add_items(w * x)  # in order along n, as engine.dot
-            return w, x
-        a, b = (w, x) if self.matmul == 0 else (x, w)
-        a, b = a[:, :, 0], b[0]  # (k, n) and (n, batch)
-        np.matmul(a, b, out=V[self.out])  # straight into the group's rows (a varying group)
-        return (a, b) if self.matmul == 0 else (b, a)
+        self._store(V, U)[self.out] = _add_items(w * x)  # in order along n, as engine.dot
+        return w, x
 
     def run_backward(self, V: np.ndarray, U: np.ndarray, GV: np.ndarray, GU: np.ndarray, saved: Any) -> None:
         g = (GV if self.varying else GU)[self.out]
-        w, x = saved
-        if self.matmul is None:
-            gg = g[:, None]
-            if self.grads[0]:
-                self.ws.add_grad(GV, GU, x * gg)  # ∂/∂wᵢ = xᵢ
-            if self.grads[1]:
-                self.xs.add_grad(GV, GU, w * gg)  # ∂/∂xᵢ = wᵢ
+        if self.layer is not None:
+            self.layer.backward(GV, GU, g, saved)
             return
-        if self.matmul == 0:  # w (k, n) uniform, x (n, batch) shared
-            if self.grads[0]:
-                self.ws.add_reduced(GV, GU, (g @ x.T).reshape(-1))
-            if self.grads[1]:
-                self._product_into(self.xs, GV, GU, w.T, g)
-        else:  # x (k, n) uniform, w (n, batch) shared
-            if self.grads[0]:
-                self._product_into(self.ws, GV, GU, x.T, g)
-            if self.grads[1]:
-                self.xs.add_reduced(GV, GU, (g @ w.T).reshape(-1))
-
-    @staticmethod
-    def _product_into(block: _Block, GV: np.ndarray, GU: np.ndarray, a: Any, b: Any) -> None:
-        """The shared inputs' gradient a @ b, computed straight into their rows when the plan lets it."""
-        view = block.rows.view(GV)
-        if view is not None:
-            np.matmul(a, b, out=view)
-        else:
-            block.add_reduced(GV, GU, a @ b)
+        w, x = saved
+        gg = g[:, None]
+        if self.grads[0]:
+            self.ws.add_grad(GV, GU, x * gg)  # ∂/∂wᵢ = xᵢ
+        if self.grads[1]:
+            self.xs.add_grad(GV, GU, w * gg)  # ∂/∂xᵢ = wᵢ
 
     def gradient_writes(self) -> list[tuple[_Rows, bool]]:
+        if self.layer is not None:
+            return [(self.layer.x, True)] if self.layer.grad_x else []
         return [w for b, wanted in zip((self.ws, self.xs), self.grads) if wanted for w in b.gradient_writes()]
 
 

@@ -373,9 +373,18 @@ def _np_first_extreme(x: Any, pick: str) -> Any:
 
 
 def _np_extreme_forward(pick: str) -> Callable[[Any], Any]:
-    """max or min along axis 1: the first extreme item itself (of 0.0 and -0.0 the first, as eager)."""
+    """max or min along axis 1: the first extreme item (NaN if there is one, as eager).
+
+    The reduction gives it, except that of 0.0 and -0.0 the eager op keeps the
+    first and numpy either: where the extreme is a zero, the first one is looked up.
+    """
     def forward(x: Any) -> Any:
-        return np.take_along_axis(x, _np_first_extreme(x, pick)[:, None], axis=1)[:, 0]
+        extreme = getattr(np, pick)(x, axis=1)
+        zero = extreme == 0.0
+        if zero.any():
+            first = np.take_along_axis(x, _np_first_extreme(x, pick)[:, None], axis=1)[:, 0]
+            extreme = np.where(zero, first, extreme)
+        return extreme
 
     return forward
 

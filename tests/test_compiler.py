@@ -934,7 +934,7 @@ def test_dots_of_parameters_over_different_inputs_are_matrix_products_and_match_
     fast = mg.compile(loss_fn)
     fast(*cols)
     dots = [g for g in fast._tape.groups if g.op == "dot"]
-    assert sum(g.matmul is not None for g in dots) == context + 2  # the embeddings, hidden, logits
+    assert sum(g.layer is not None for g in dots) == context + 2  # the embeddings, hidden, logits
 
 
 def test_autoencoder_with_squared_error_matches_eager():
