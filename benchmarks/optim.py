@@ -11,9 +11,9 @@ loops mg.optim used before (copied below as the baseline, measured in the
 same run), and ``zero_grad()``.  Before timing, it checks that both give the
 same floats, bit for bit, for a few steps from the same start.
 
-mg.optim's plain SGD (no momentum, no weight decay) is one list comprehension
-between ``engine.data_of`` and ``engine.set_data``; momentum, weight decay and
-Adam go through numpy arrays.  Also timed, for plain SGD: the round trip
+mg.optim's plain SGD (no momentum, no weight decay) is ``engine.descend``, one
+pass over the Values' floats; momentum, weight decay and Adam go through numpy
+arrays.  Also timed, for plain SGD: the round trip
 through numpy arrays (after the same check of the grads' types that mg.optim
 makes), the other way to write it with the engine's public helpers.
 
@@ -188,7 +188,7 @@ def report(name: str, n: int, medians: dict[tuple[str, str], float]) -> None:
     print()
     common.print_table(["step()", "mg.optim", "old loop", "old / new"], rows)
     arrays = medians["SGD", "numpy arrays"]
-    print(f"\nplain SGD through numpy arrays instead of one Python list: {common.fmt_time(arrays)}"
+    print(f"\nplain SGD through numpy arrays instead of engine.descend: {common.fmt_time(arrays)}"
           f" = {arrays / medians['SGD', 'mg.optim']:.2f}× mg.optim's step")
     print(f"opt.zero_grad(): {common.fmt_time(medians['zero_grad', 'opt.zero_grad()'])}, "
           f"mg.zero_grad(params): {common.fmt_time(medians['zero_grad', 'mg.zero_grad(params)'])}")
