@@ -50,6 +50,7 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
+import operator
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -347,24 +348,36 @@ class _Group:
         return V if self.varying else U
 
 
+# The float ops that are numpy ufuncs on arrays, as ufuncs: a ufunc writes its result straight
+# into the group's rows (out=) instead of into a new array that is then copied there.
+_AS_UFUNC: dict[Any, np.ufunc] = {
+    operator.add: np.add, operator.sub: np.subtract, operator.mul: np.multiply, operator.neg: np.negative,
+}
+
+
 class _Elementwise(_Group):
     """A unary or binary op on k nodes: operands (k, batch) or (k, 1) → outputs (k, batch)."""
 
     def __init__(self, op: str, varying: bool, out: Any, operands: list[_Operand], grads: list[bool]) -> None:
         self.op, self.varying, self.out = op, varying, out
         self.kernel = _kernel(op)
+        forward = self.kernel.forward
+        self.ufunc = forward if isinstance(forward, np.ufunc) else _AS_UFUNC.get(forward)
         self.operands = operands
         self.grads = grads  # which operand positions lead to a parameter
         self.needs_grad = any(grads)
 
     def run_forward(self, V: np.ndarray, U: np.ndarray) -> Any:
         args = [o.get(V, U) for o in self.operands]
-        result = self.kernel.forward(*args)
+        rows = self._store(V, U)[self.out]
+        if self.ufunc is not None:
+            result = self.ufunc(*args, out=rows)
+        else:
+            result = rows[...] = self.kernel.forward(*args)
         # Finite operands outside an op's domain make numpy's result inf or NaN (log 0, 1/0, an
         # overflow, ...), so finite operands with a finite result need no look at the domain.
         if self.kernel.domain is not None and not _all_finite(result, *args):
             _check_domain(self, args, result)
-        self._store(V, U)[self.out] = result
         return args
 
     def run_backward(self, V: np.ndarray, U: np.ndarray, GV: np.ndarray, GU: np.ndarray, saved: Any) -> None:
