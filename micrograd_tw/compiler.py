@@ -348,11 +348,18 @@ class _Group:
         return V if self.varying else U
 
 
-# The float ops that are numpy ufuncs on arrays, as ufuncs: a ufunc writes its result straight
-# into the group's rows (out=) instead of into a new array that is then copied there.
-_AS_UFUNC: dict[Any, np.ufunc] = {
-    operator.add: np.add, operator.sub: np.subtract, operator.mul: np.multiply, operator.neg: np.negative,
-}
+# A kernel that is a numpy ufunc writes its result straight into the group's rows (out=) instead
+# of into a new array that is then copied there.  The table's kernels name theirs (``.ufunc``);
+# +, −, × and unary − run the operator module's functions, which on arrays are these ufuncs.
+_OPERATOR_UFUNCS = (
+    (operator.add, np.add), (operator.sub, np.subtract),
+    (operator.mul, np.multiply), (operator.neg, np.negative),
+)
+
+
+def _ufunc(forward: Any) -> Any:
+    """The ufunc a kernel's forward is, or None."""
+    return getattr(forward, "ufunc", None) or next((u for f, u in _OPERATOR_UFUNCS if forward is f), None)
 
 
 class _Elementwise(_Group):
@@ -361,8 +368,7 @@ class _Elementwise(_Group):
     def __init__(self, op: str, varying: bool, out: Any, operands: list[_Operand], grads: list[bool]) -> None:
         self.op, self.varying, self.out = op, varying, out
         self.kernel = _kernel(op)
-        forward = self.kernel.forward
-        self.ufunc = forward if isinstance(forward, np.ufunc) else _AS_UFUNC.get(forward)
+        self.ufunc = _ufunc(self.kernel.forward)
         self.operands = operands
         self.grads = grads  # which operand positions lead to a parameter
         self.needs_grad = any(grads)

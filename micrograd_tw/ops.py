@@ -311,6 +311,23 @@ class _Numpy:
 np: Any = _Numpy()
 
 
+class _Ufunc:
+    """A numpy ufunc named here and looked up when first called (numpy loads late, as above).
+
+    mg.compile reads ``.ufunc`` to write a result straight into its rows (out=).
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @property
+    def ufunc(self) -> Any:
+        return getattr(np, self.name)
+
+    def __call__(self, *xs: Any) -> Any:
+        return self.ufunc(*xs)
+
+
 class Kernel(NamedTuple):
     """An op on numpy arrays (elementwise; an n-ary op reduces a (k, n, batch) block along axis 1).
 
@@ -503,17 +520,17 @@ OPS: dict[str, Op] = {
         _row("neg", "-", 1, operator.neg, (lambda a, out: -1.0,), None,
              "__neg__", (None,), None, "−x"),
         _row("abs", "abs", 1, abs, (lambda a, out: _sign(a),),
-             Kernel(np.abs, lambda a, out: (np.sign(a),)),  # sign(0) = 0, sign(NaN) = NaN
+             Kernel(_Ufunc("abs"), lambda a, out: (np.sign(a),)),  # sign(0) = 0, sign(NaN) = NaN
              "__abs__", (_OFF_ZERO,), "abs", "|x|; abs'(0) = 0"),
         _row("exp", "exp", 1, exp_forward, (lambda a, out: out,),
-             Kernel(np.exp, lambda a, out: (out,),
+             Kernel(_Ufunc("exp"), lambda a, out: (out,),
                     lambda a, out: np.isinf(out) & np.isfinite(a)),
              "exp", (Domain(-3.0, 3.0),), "exp", "e^x"),
         _row("log", "log", 1, log_forward, (lambda a, out: 1.0 / a,),
-             Kernel(np.log, lambda a, out: (1.0 / a,), lambda a, out: a <= 0.0),
+             Kernel(_Ufunc("log"), lambda a, out: (1.0 / a,), lambda a, out: a <= 0.0),
              "log", (_POSITIVE,), "log", "natural log, x > 0"),
         _row("sqrt", "√", 1, sqrt_forward, (lambda a, out: _safe_half_over(out),),
-             Kernel(np.sqrt, lambda a, out: (np.where(out != 0.0, 0.5 / out, INF),),
+             Kernel(_Ufunc("sqrt"), lambda a, out: (np.where(out != 0.0, 0.5 / out, INF),),
                     lambda a, out: a < 0.0),
              "sqrt", (_POSITIVE,), "sqrt", "√x, x ≥ 0"),
         _row("relu", "ReLU", 1, relu, (lambda a, out: _step(a),),
@@ -523,16 +540,16 @@ OPS: dict[str, Op] = {
              Kernel(_np_sigmoid, lambda a, out: (out * (1.0 - out),)),
              "sigmoid", (None,), "sigmoid", "1 / (1 + e^(−x))"),
         _row("tanh", "tanh", 1, math.tanh, (lambda a, out: 1.0 - out * out,),
-             Kernel(np.tanh, lambda a, out: (1.0 - out * out,)),
+             Kernel(_Ufunc("tanh"), lambda a, out: (1.0 - out * out,)),
              "tanh", (None,), "tanh", "hyperbolic tangent"),
         _row("gaussian", "exp(-x²)", 1, gaussian, (lambda a, out: -2.0 * (a * out),),  # a·out never overflows
              Kernel(lambda a: np.exp(-a * a), _np_gaussian_partial),
              "gaussian", (None,), "gaussian", "exp(−x²), the notes' Gaussian activation"),
         _row("sin", "sin", 1, float_sin, (lambda a, out: _cos(a),),
-             Kernel(np.sin, lambda a, out: (np.cos(a),)),
+             Kernel(_Ufunc("sin"), lambda a, out: (np.cos(a),)),
              "sin", (None,), "sin", "sine"),
         _row("cos", "cos", 1, float_cos, (lambda a, out: -_sin(a),),
-             Kernel(np.cos, lambda a, out: (-np.sin(a),)),
+             Kernel(_Ufunc("cos"), lambda a, out: (-np.sin(a),)),
              "cos", (None,), "cos", "cosine"),
         # ---- binary: x op y, x op 2, 2 op x
         _row("+", "+", 2, operator.add, (lambda a, b, out: 1.0, lambda a, b, out: 1.0), None,
@@ -542,11 +559,11 @@ OPS: dict[str, Op] = {
         _row("*", "*", 2, operator.mul, (lambda a, b, out: b, lambda a, b, out: a), None,
              "__mul__", (None, None), None, "x · y"),
         _row("/", "÷", 2, div_forward, (lambda a, b, out: 1.0 / b, lambda a, b, out: -out / b),
-             Kernel(np.divide, lambda a, b, out: (1.0 / b, -out / b),
+             Kernel(_Ufunc("divide"), lambda a, b, out: (1.0 / b, -out / b),
                     lambda a, b, out: b == 0.0),
              "__truediv__", (None, Domain(0.5, 3.0, symmetric=True)), None, "x / y, y ≠ 0"),
         _row("**", "^", 2, pow_forward, (_pow_da, _pow_db),
-             Kernel(np.power, _np_pow_partials, _np_pow_domain),
+             Kernel(_Ufunc("power"), _np_pow_partials, _np_pow_domain),
              "__pow__", (Domain(0.5, 2.0), Domain(-2.0, 2.0)), None, "x ** y; d/dy = x**y · ln x"),
         # ---- n-ary: one node for a whole list, mg.sum(xs), mg.dot(ws, xs), mg.max(xs), mg.min(xs)
         _row("sum", "Σ", NARY, sum_forward, (lambda *xs_and_out: (1.0,) * (len(xs_and_out) - 1),),
