@@ -88,37 +88,21 @@ def torch_step(X: np.ndarray, y: np.ndarray, init: list[float]) -> Any:
     """Batched PyTorch tensors (float64), the same model and update."""
     import torch
 
-    # One thread: times are CPU time of this process (common.timed), and a pool of
-    # threads waiting for work would count against torch; numpy here uses one thread too.
-    torch.set_num_threads(1)
-    model = tw_side.make_mlp(NOUTS, init)  # its parameters as weight matrices and bias vectors
-    tensors = []
-    for layer in model.layers:
-        weights = [[w.data for w in n.w] for n in layer.neurons]
-        biases = [n.b.data for n in layer.neurons]
-        tensors += [torch.tensor(weights, dtype=torch.float64), torch.tensor(biases, dtype=torch.float64)]
-    for t in tensors:
-        t.requires_grad_(True)
+    model = tw_side.make_mlp(NOUTS, init)
+    tensors = [t for layer in model.layers for t in models.torch_layer(layer)]  # W, b of each layer
     Xt = torch.tensor(X, dtype=torch.float64)
     yt = torch.tensor(y, dtype=torch.float64)
 
-    def step() -> float:
+    def loss_of() -> Any:
         h = Xt
         for i in range(0, len(tensors), 2):
             h = h @ tensors[i].T + tensors[i + 1]
             if i + 2 < len(tensors):
                 h = h.relu()
         penalty = sum((t * t).sum() for t in tensors)
-        total = (1 - yt * h[:, 0]).relu().mean() + ALPHA * penalty
-        for t in tensors:
-            t.grad = None
-        total.backward()
-        with torch.no_grad():
-            for t in tensors:
-                t -= LR * t.grad
-        return float(total.item())
+        return (1 - yt * h[:, 0]).relu().mean() + ALPHA * penalty
 
-    return step
+    return models.torch_sgd(tensors, loss_of, LR)
 
 
 def w3() -> None:

@@ -178,13 +178,14 @@ def _tensor(values: Any, **kwargs: Any) -> Any:
     return torch.tensor(values, dtype=torch.float64, requires_grad=True, **kwargs)
 
 
-def _layer(layer: mg.nn.Layer) -> list[Any]:
+def torch_layer(layer: mg.nn.Layer) -> list[Any]:
     """A Layer's weights (nout, nin) and biases (nout,) as tensors."""
     weights = [[w.data for w in n.w] for n in layer.neurons]
     return [_tensor(weights), _tensor([n.b.data for n in layer.neurons])]
 
 
-def _torch_sgd(tensors: list[Any], loss_of: Any) -> Any:
+def torch_sgd(tensors: list[Any], loss_of: Any, lr: float = LR) -> Any:
+    """One PyTorch training step on ``tensors`` (one thread): ``loss_of()``, backward, t ← t − lr·∂L/∂t."""
     import torch
 
     torch.set_num_threads(1)
@@ -196,7 +197,7 @@ def _torch_sgd(tensors: list[Any], loss_of: Any) -> Any:
         loss.backward()
         with torch.no_grad():
             for t in tensors:
-                t -= LR * t.grad
+                t -= lr * t.grad
         return float(loss.item())
 
     return step
@@ -209,15 +210,15 @@ def lm_torch_step(vocab: Vocabulary, X: np.ndarray, Y: np.ndarray) -> Any:
 
     model = lm_model(vocab)
     C = _tensor([[v.data for v in row] for row in model.emb.weight])
-    W1, b1 = _layer(model.hidden)
-    W2, b2 = _layer(model.out)
+    W1, b1 = torch_layer(model.hidden)
+    W2, b2 = torch_layer(model.out)
     idx, y = torch.tensor(X, dtype=torch.long), torch.tensor(Y, dtype=torch.long)
 
     def loss_of() -> Any:
         h = torch.tanh(C[idx].view(len(idx), -1) @ W1.T + b1)
         return F.cross_entropy(h @ W2.T + b2, y)
 
-    return _torch_sgd([C, W1, b1, W2, b2], loss_of)
+    return torch_sgd([C, W1, b1, W2, b2], loss_of)
 
 
 def vae_torch_step(X: np.ndarray, eps: np.ndarray) -> Any:
@@ -226,9 +227,9 @@ def vae_torch_step(X: np.ndarray, eps: np.ndarray) -> Any:
     import torch.nn.functional as F
 
     vae = digit_generator.VAE(seed=0)
-    encoder = [t for layer in vae.encoder.layers for t in _layer(layer)]
-    mu, log_var = _layer(vae.mu), _layer(vae.log_var)
-    decoder = [t for layer in vae.decoder.layers for t in _layer(layer)]
+    encoder = [t for layer in vae.encoder.layers for t in torch_layer(layer)]
+    mu, log_var = torch_layer(vae.mu), torch_layer(vae.log_var)
+    decoder = [t for layer in vae.decoder.layers for t in torch_layer(layer)]
     Xt, Et = torch.tensor(X, dtype=torch.float64), torch.tensor(eps, dtype=torch.float64)
 
     def mlp(h: Any, tensors: list[Any], last: Any) -> Any:
@@ -246,4 +247,4 @@ def vae_torch_step(X: np.ndarray, eps: np.ndarray) -> Any:
         kl = -0.5 * (1 + lv - m * m - lv.exp()).sum(dim=1)
         return (reconstruction + digit_generator.β * kl).mean()
 
-    return _torch_sgd([*encoder, *mu, *log_var, *decoder], loss_of)
+    return torch_sgd([*encoder, *mu, *log_var, *decoder], loss_of)
